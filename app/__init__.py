@@ -1,0 +1,1 @@
+"""paylens composition root: settings, CLI, the scheduled service and the Streamlit dashboard."""

@@ -1,0 +1,81 @@
+"""The `paylens` command: parses arguments, builds settings, and wires the packages together.
+
+Every expected failure (a bad setting, a refused key, nothing synced yet) ends with one line on
+stderr and a non-zero exit code, never a traceback: exit 2 for a problem the user must fix first
+(configuration, key), 1 for a run that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from app import commands
+from app.errors import CommandError
+from app.settings import SettingsError
+
+log = logging.getLogger("paylens")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    today = datetime.now(UTC).date()
+    parser = argparse.ArgumentParser(prog="paylens", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("sync", help="pull the Stripe account into the warehouse and publish a snapshot")
+
+    report = sub.add_parser("report", help="the key numbers as of a date")
+    report.add_argument("--as-of", type=_date, default=today, help="end of this UTC day")
+    report.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")
+    demo = sub.add_parser("demo", help="sandbox + sync + dashboard in one command")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--preset", default="demo")
+
+    sandbox = sub.add_parser("sandbox", help="run the local Stripe sandbox")
+    _sandbox_arguments(sandbox, today)
+    sandbox.add_argument("--port", type=int, default=12111)
+    sandbox.add_argument("--key", default=None, help="the API key clients must send")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
+    truth = sandbox_sub.add_parser("truth", help="the simulator's own numbers for a date")
+    _sandbox_arguments(truth, today)
+    truth.add_argument("--as-of", type=_date, required=True)
+    truth.add_argument(
+        "--json", action="store_true", required=True, help="print JSON (the only format)"
+    )
+    return parser
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser, today: date) -> None:
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--until", type=_date, default=today, help="last simulated day")
+    parser.add_argument("--preset", default="demo")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return commands.dispatch(args)
+    except (SettingsError, CommandError) as exc:
+        print(f"paylens: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

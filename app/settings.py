@@ -1,0 +1,201 @@
+"""Settings: one frozen, typed object built from the environment and an optional TOML file.
+
+Only `app/` reads the environment; everything else receives a `Settings` (or the values it needs)
+as arguments. Parsing is strict: a bad value stops start-up with one `SettingsError` naming the
+variable. Secrets are wrapped in `Secret`, whose repr and str never show the value, and may be read
+from a file named by `NAME_FILE` (Docker/Kubernetes style) instead of the variable itself. Secrets
+are accepted from the environment or files only, never from the TOML file, which tends to be
+committed or shared.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+STRIPE_API_BASE = "https://api.stripe.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value that never shows itself in a repr, a str, a log line or a traceback."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    stripe_api_key: Secret | None = None
+    stripe_api_base: str = STRIPE_API_BASE
+    data_dir: Path = Path("data")
+    sync_interval_seconds: int = 300
+    reporting_currency: str = "usd"
+    fx_rates_file: Path | None = None
+    dashboard_address: str = "127.0.0.1"
+    dashboard_port: int = 8501
+    dashboard_password: Secret | None = None
+    slack_webhook_url: Secret | None = None
+
+    @property
+    def master_path(self) -> Path:
+        return self.data_dir / "master.duckdb"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    def require_api_key(self) -> Secret:
+        if self.stripe_api_key is None:
+            raise SettingsError(
+                "STRIPE_API_KEY is not set: export STRIPE_API_KEY=sk_... or point "
+                "STRIPE_API_KEY_FILE at a file holding the key"
+            )
+        return self.stripe_api_key
+
+
+# Plain settings: (environment variable, TOML key, parser). Secrets are handled apart.
+def _url(name: str, raw: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", raw):
+        raise SettingsError(f"{name} must be an http(s) URL with no path, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _interval(name: str, raw: str) -> int:
+    value = _int(name, raw)
+    if value < 30:
+        raise SettingsError(f"{name} must be at least 30 seconds, got {value}")
+    return value
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _port(name: str, raw: str) -> int:
+    value = _int(name, raw)
+    if not 1 <= value <= 65535:
+        raise SettingsError(f"{name} must be a port between 1 and 65535, got {value}")
+    return value
+
+
+def _currency(name: str, raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", raw):
+        raise SettingsError(f"{name} must be a three-letter ISO currency code, got {raw!r}")
+    return raw.lower()
+
+
+def _address(name: str, raw: str) -> str:
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        if raw != "localhost":
+            raise SettingsError(f"{name} must be an IP address, got {raw!r}") from None
+    return raw
+
+
+def _path(name: str, raw: str) -> Path:
+    if not raw.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return Path(raw)
+
+
+_PLAIN: dict[str, tuple[str, Any]] = {
+    "stripe_api_base": ("PAYLENS_STRIPE_API_BASE", _url),
+    "data_dir": ("PAYLENS_DATA_DIR", _path),
+    "sync_interval_seconds": ("PAYLENS_SYNC_INTERVAL_SECONDS", _interval),
+    "reporting_currency": ("PAYLENS_REPORTING_CURRENCY", _currency),
+    "fx_rates_file": ("PAYLENS_FX_RATES_FILE", _path),
+    "dashboard_address": ("PAYLENS_DASHBOARD_ADDRESS", _address),
+    "dashboard_port": ("PAYLENS_DASHBOARD_PORT", _port),
+}
+_SECRETS: dict[str, str] = {
+    "stripe_api_key": "STRIPE_API_KEY",
+    "dashboard_password": "PAYLENS_DASHBOARD_PASSWORD",
+    "slack_webhook_url": "SLACK_WEBHOOK_URL",
+}
+DOCUMENTED_VARIABLES = (
+    [env for env, _ in _PLAIN.values()]
+    + list(_SECRETS.values())
+    + [f"{env}_FILE" for env in _SECRETS.values()]
+    + ["PAYLENS_CONFIG"]
+)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment) and PAYLENS_CONFIG.
+
+    Precedence: environment variable, then the TOML file, then the default.
+    """
+    env = dict(os.environ if environ is None else environ)
+    toml_values = _read_toml(env.get("PAYLENS_CONFIG"))
+    values: dict[str, Any] = {}
+    for key, (var, parse) in _PLAIN.items():
+        if var in env:
+            values[key] = parse(var, env[var])
+        elif key in toml_values:
+            values[key] = parse(f"{key} in {env['PAYLENS_CONFIG']}", str(toml_values[key]))
+    for key, var in _SECRETS.items():
+        secret = _read_secret(env, var)
+        if secret is not None:
+            values[key] = secret
+    return Settings(**values)
+
+
+def _read_toml(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"PAYLENS_CONFIG names {path!r}, which does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"PAYLENS_CONFIG file {path!r} is not valid TOML: {exc}") from None
+    section = data.get("paylens", data)
+    known = {f.name for f in fields(Settings)} - set(_SECRETS)
+    for key in section:
+        if key in _SECRETS:
+            raise SettingsError(
+                f"{key} in {path!r}: secrets are read from the environment or a file "
+                f"({_SECRETS[key]} or {_SECRETS[key]}_FILE), never from the config file"
+            )
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r} in {path!r}; known: {sorted(known)}")
+    return dict(section)
+
+
+def _read_secret(env: Mapping[str, str], var: str) -> Secret | None:
+    direct, file_var = env.get(var), env.get(f"{var}_FILE")
+    if direct is not None and file_var is not None:
+        raise SettingsError(f"set {var} or {var}_FILE, not both")
+    if file_var is not None:
+        try:
+            direct = Path(file_var).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{var}_FILE names {file_var!r}: {exc.strerror}") from None
+    if direct is None:
+        return None
+    if not direct.strip():
+        raise SettingsError(f"{var} is set but empty")
+    return Secret(direct.strip())

@@ -1,0 +1,121 @@
+"""Invoices: created per billing period, then paid, or left open while dunning retries.
+
+Stripe's invoice ``period_start``/``period_end`` describe the *previous* period (when pending
+usage was collected), not the service period being billed; the lines carry the service period.
+The simulation reproduces that quirk on purpose so that a consumer using the wrong field shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.billing import nested_list
+
+# Fields every simulated invoice shares. Shared by reference: replace them, never mutate.
+_CONSTANT: dict[str, Any] = {
+    "object": "invoice",
+    "account_country": "US",
+    "account_name": "Paylens Sandbox SaaS",
+    "amount_shipping": 0,
+    "application": None,
+    "automatic_tax": {
+        "disabled_reason": None,
+        "enabled": False,
+        "liability": None,
+        "provider": None,
+        "status": None,
+    },
+    "collection_method": "charge_automatically",
+    "customer_tax_exempt": "none",
+    "default_payment_method": None,
+    "description": None,
+    "discounts": [],
+    "due_date": None,
+    "ending_balance": 0,
+    "hosted_invoice_url": None,
+    "invoice_pdf": None,
+    "issuer": {"type": "self"},
+    "livemode": False,
+    "metadata": {},
+    "post_payment_credit_notes_amount": 0,
+    "pre_payment_credit_notes_amount": 0,
+    "receipt_number": None,
+    "starting_balance": 0,
+    "statement_descriptor": None,
+    "total_discount_amounts": [],
+    "total_pretax_credit_amounts": [],
+    "total_taxes": [],
+}
+
+
+def invoice_object(
+    invoice: str,
+    customer: dict[str, Any],
+    subscription: dict[str, Any],
+    *,
+    billing_reason: str,
+    created: int,
+    period: tuple[int, int],
+    lines: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A finalized (``open``) invoice for ``lines``; payment outcomes update it in place."""
+    total = sum(line["amount"] for line in lines)
+    sequence = customer["next_invoice_sequence"]
+    customer["next_invoice_sequence"] = sequence + 1
+    return {
+        **_CONSTANT,
+        "id": invoice,
+        "amount_due": total,
+        "amount_paid": 0,
+        "amount_remaining": total,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": True,
+        "billing_reason": billing_reason,
+        "created": created,
+        "currency": subscription["currency"],
+        "customer": customer["id"],
+        "customer_address": customer["address"],
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+        "effective_at": created,
+        "lines": nested_list(lines, f"/v1/invoices/{invoice}/lines"),
+        "next_payment_attempt": None,
+        "number": f"{customer['invoice_prefix']}-{sequence:04d}",
+        "parent": {
+            "quote_details": None,
+            "subscription_details": {"metadata": {}, "subscription": subscription["id"]},
+            "type": "subscription_details",
+        },
+        "period_end": period[1],
+        "period_start": period[0],
+        "status": "open",
+        "status_transitions": {
+            "finalized_at": created,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
+        "subtotal": total,
+        "subtotal_excluding_tax": total,
+        "total": total,
+        "total_excluding_tax": total,
+        "webhooks_delivered_at": created,
+    }
+
+
+def mark_paid(invoice: dict[str, Any], at: int) -> None:
+    """Record a successful payment of the whole amount due."""
+    invoice["status"] = "paid"
+    invoice["amount_paid"] = invoice["amount_due"]
+    invoice["amount_remaining"] = 0
+    invoice["auto_advance"] = False
+    invoice["next_payment_attempt"] = None
+    invoice["status_transitions"]["paid_at"] = at
+
+
+def mark_attempt(invoice: dict[str, Any], next_attempt: int | None) -> None:
+    """Count one payment attempt; ``next_attempt`` is when dunning will try again, if ever."""
+    invoice["attempt_count"] += 1
+    invoice["attempted"] = True
+    invoice["next_payment_attempt"] = next_attempt

@@ -1,0 +1,202 @@
+"""Card payment attempts: whether a charge succeeds, and how Stripe would describe a decline.
+
+Each decline kind carries the ``failure_code``, ``outcome`` and network fields Stripe reports for
+it, so decline breakdowns by code, outcome type and network status look like a real account's.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.ids import IdFactory
+from sandbox.people import Card
+
+
+@dataclass(frozen=True)
+class Decline:
+    """One way a charge can fail, with the fields Stripe fills in for it."""
+
+    failure_code: str
+    failure_message: str
+    outcome_type: str
+    reason: str
+    network_status: str
+    network_decline_code: str | None
+    risk_level: str
+    seller_message: str
+
+
+_ISSUER = "issuer_declined"
+
+
+def _issuer_decline(failure_code: str, message: str, reason: str, network_code: str) -> Decline:
+    """A decline by the card issuer, described the way Stripe describes it."""
+    seller = (
+        "The bank did not return any further details with this decline."
+        if reason == "generic_decline"
+        else f"The bank returned the decline code `{reason}`."
+    )
+    return Decline(
+        failure_code,
+        message,
+        _ISSUER,
+        reason,
+        "declined_by_network",
+        network_code,
+        "normal",
+        seller,
+    )
+
+
+_DECLINED = "Your card was declined."
+DECLINES: tuple[tuple[Decline, float], ...] = (
+    (_issuer_decline("card_declined", _DECLINED, "generic_decline", "05"), 30),
+    (_issuer_decline("card_declined", _DECLINED, "do_not_honor", "05"), 12),
+    (_issuer_decline("insufficient_funds", "Your card has insufficient funds.",
+                     "insufficient_funds", "51"), 25),
+    (_issuer_decline("expired_card", "Your card has expired.", "expired_card", "54"), 12),
+    (_issuer_decline("incorrect_cvc", "Your card's security code is incorrect.",
+                     "incorrect_cvc", "N7"), 7),
+    (_issuer_decline("processing_error", "An error occurred while processing your card.",
+                     "processing_error", "96"), 5),
+    (Decline("card_declined", _DECLINED, "blocked", "highest_risk_level", "not_sent_to_network",
+             None, "highest", "Stripe blocked this payment as too risky."), 9),
+)  # fmt: skip
+
+
+def draw_decline(rng: random.Random) -> Decline:
+    """A decline kind, weighted by how often each occurs."""
+    return rng.choices([d for d, _ in DECLINES], weights=[w for _, w in DECLINES])[0]
+
+
+# Fields every simulated charge shares. Shared by reference: replace them, never mutate.
+_CONSTANT: dict[str, Any] = {
+    "object": "charge",
+    "amount_refunded": 0,
+    "application": None,
+    "application_fee": None,
+    "application_fee_amount": None,
+    "calculated_statement_descriptor": "PAYLENS SANDBOX",
+    "disputed": False,
+    "failure_balance_transaction": None,
+    "fraud_details": {},
+    "livemode": False,
+    "metadata": {},
+    "on_behalf_of": None,
+    "receipt_email": None,
+    "receipt_number": None,
+    "receipt_url": None,
+    "refunded": False,
+    "review": None,
+    "shipping": None,
+    "source_transfer": None,
+    "statement_descriptor": None,
+    "statement_descriptor_suffix": None,
+    "transfer_data": None,
+    "transfer_group": None,
+}
+
+
+def charge_object(
+    ids: IdFactory,
+    rng: random.Random,
+    *,
+    card: Card,
+    customer: str,
+    amount: int,
+    currency: str,
+    payment_intent: str,
+    description: str,
+    created: int,
+    decline: Decline | None,
+) -> dict[str, Any]:
+    """A served ``charge``: succeeded when ``decline`` is None, failed with it otherwise."""
+    ok = decline is None
+    charge_id = ids.new("ch")
+    return {
+        **_CONSTANT,
+        "id": charge_id,
+        "amount": amount,
+        "amount_captured": amount if ok else 0,
+        "balance_transaction": ids.new("txn") if ok else None,
+        "billing_details": _billing_details(card),
+        "captured": ok,
+        "created": created,
+        "currency": currency,
+        "customer": customer,
+        "description": description,
+        "failure_code": None if decline is None else decline.failure_code,
+        "failure_message": None if decline is None else decline.failure_message,
+        "outcome": _outcome(rng, decline),
+        "paid": ok,
+        "payment_intent": payment_intent,
+        "payment_method": card.payment_method,
+        "payment_method_details": {"card": _card_details(card), "type": "card"},
+        "refunds": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/charges/{charge_id}/refunds",
+        },
+        "status": "succeeded" if ok else "failed",
+    }
+
+
+def _billing_details(card: Card) -> dict[str, Any]:
+    address = dict.fromkeys(("city", "line1", "line2", "postal_code", "state"))
+    address["country"] = card.country
+    return {"address": address, "email": None, "name": None, "phone": None, "tax_id": None}
+
+
+def _outcome(rng: random.Random, decline: Decline | None) -> dict[str, Any]:
+    if decline is None:
+        elevated = rng.random() < 0.04
+        return {
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
+            "network_status": "approved_by_network",
+            "reason": "elevated_risk_level" if elevated else None,
+            "risk_level": "elevated" if elevated else "normal",
+            "risk_score": rng.randint(66, 74) if elevated else rng.randint(2, 64),
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }
+    return {
+        "advice_code": "try_again_later" if decline.outcome_type == _ISSUER else None,
+        "network_advice_code": None,
+        "network_decline_code": decline.network_decline_code,
+        "network_status": decline.network_status,
+        "reason": decline.reason,
+        "risk_level": decline.risk_level,
+        "risk_score": rng.randint(76, 99)
+        if decline.risk_level == "highest"
+        else rng.randint(2, 64),
+        "seller_message": decline.seller_message,
+        "type": decline.outcome_type,
+    }
+
+
+def _card_details(card: Card) -> dict[str, Any]:
+    return {
+        "amount_authorized": None,
+        "brand": card.brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "pass",
+        },
+        "country": card.country,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "fingerprint": card.fingerprint,
+        "funding": card.funding,
+        "last4": card.last4,
+        "mandate": None,
+        "network": card.brand,
+        "network_token": {"used": False},
+        "three_d_secure": None,
+        "wallet": None,
+    }

@@ -1,0 +1,1 @@
+"""Pulls a Stripe account into the DuckDB warehouse and publishes read-only snapshots."""

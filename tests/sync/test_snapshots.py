@@ -1,0 +1,140 @@
+"""Snapshots: the writer publishes immutable copies; readers in other processes never fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sync.snapshots import CURRENT, SnapshotReader, current_snapshot, publish
+from sync.store import open_warehouse, upsert
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def _product(n: int) -> dict:
+    return {
+        "id": f"prod_{n:05d}",
+        "created": 1_700_000_000 + n,
+        "name": f"Plan {n}",
+        "active": True,
+    }
+
+
+def _add_products(con: duckdb.DuckDBPyConnection, start: int, count: int) -> None:
+    from sync.objects import product_row
+
+    objects = [_product(n) for n in range(start, start + count)]
+    upsert(
+        con,
+        "products",
+        [product_row(o) for o in objects],
+        raws=objects,
+        api_version="v",
+        synced_at=T0,
+    )
+
+
+def test_nothing_is_current_before_the_first_publish(tmp_path: Path) -> None:
+    assert current_snapshot(tmp_path / "snapshots") is None
+    assert SnapshotReader(tmp_path / "snapshots").connection() is None
+
+
+def test_publish_copies_the_master_and_points_current_at_it(tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    con = open_warehouse(master)
+    _add_products(con, 0, 3)
+    snapshot = publish(con, master, tmp_path / "snapshots", T0)
+    assert snapshot.name == "snap_20261127T080000000000Z.duckdb"
+    assert (tmp_path / "snapshots" / CURRENT).read_text().strip() == snapshot.name
+    _add_products(con, 3, 2)  # the writer goes on; the snapshot does not change
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    assert reader.execute("SELECT count(*) FROM products").fetchone() == (3,)
+
+
+def test_only_the_newest_three_snapshots_are_kept(tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    con = open_warehouse(master)
+    names = [publish(con, master, tmp_path / "s", T0 + timedelta(minutes=i)).name for i in range(5)]
+    left = sorted(p.name for p in (tmp_path / "s").glob("snap_*.duckdb"))
+    assert left == names[-3:]
+    assert not list((tmp_path / "s").glob(".*tmp"))
+
+
+def test_two_publishes_in_the_same_microsecond_get_distinct_files(tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    con = open_warehouse(master)
+    first, second = (
+        publish(con, master, tmp_path / "s", T0),
+        publish(con, master, tmp_path / "s", T0),
+    )
+    assert first != second and current_snapshot(tmp_path / "s") == second
+
+
+def test_the_reader_reopens_when_current_moves_on(tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    con = open_warehouse(master)
+    _add_products(con, 0, 1)
+    publish(con, master, tmp_path / "s", T0)
+    reader = SnapshotReader(tmp_path / "s")
+    first = reader.connection()
+    assert first is not None and first.execute("SELECT count(*) FROM products").fetchone() == (1,)
+    assert reader.connection() is first  # unchanged CURRENT: same connection
+    _add_products(con, 1, 1)
+    publish(con, master, tmp_path / "s", T0 + timedelta(seconds=1))
+    second = reader.connection()
+    assert second is not None and second.execute("SELECT count(*) FROM products").fetchone() == (2,)
+
+
+READER_LOOP = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from sync.snapshots import SnapshotReader
+    reader = SnapshotReader(Path(sys.argv[1]))
+    stop, queries, errors, seen = Path(sys.argv[2]), 0, 0, set()
+    print("ready", flush=True)
+    while not stop.exists():
+        try:
+            con = reader.connection()
+            if con is not None:
+                count = con.execute("SELECT count(*) FROM products").fetchone()[0]
+                assert count % 50 == 0, count  # a snapshot holds whole batches only
+                seen.add(reader.name)
+                queries += 1
+        except Exception as exc:
+            errors += 1
+            print("error:", repr(exc), file=sys.stderr)
+    print(queries, errors, len(seen))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_reader_process_sees_no_error_while_the_writer_publishes_20_times(tmp_path: Path) -> None:
+    master, snapshots, stop = tmp_path / "master.duckdb", tmp_path / "s", tmp_path / "stop"
+    con = open_warehouse(master)
+    _add_products(con, 0, 50)
+    publish(con, master, snapshots, T0)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER_LOOP, str(snapshots), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None and reader.stdout.readline() == "ready\n"
+    for i in range(1, 21):
+        _add_products(con, 50 * i, 50)
+        publish(con, master, snapshots, T0 + timedelta(seconds=i))
+        time.sleep(0.05)  # let the reader query between publishes, not only race them
+    stop.touch()
+    out, err = reader.communicate(timeout=60)
+    queries, errors, seen = (int(x) for x in out.split())
+    assert (errors, err) == (0, "")
+    assert queries > 20 and seen > 1
