@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     args = build_parser().parse_args(argv)
     try:
         return commands.dispatch(args)

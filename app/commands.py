@@ -55,9 +55,8 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
-    from sandbox.server import DEFAULT_API_KEY
-
     import sandbox.cli as sandbox_cli
+    from sandbox.server import DEFAULT_API_KEY
 
     if args.sandbox_command == "truth":
         print(sandbox_cli.truth_json(args.seed, args.until, args.as_of, args.preset))

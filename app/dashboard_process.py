@@ -36,29 +36,24 @@ def check_binding(settings: Settings) -> None:
         )
 
 
-def start(settings: Settings, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(settings: Settings) -> subprocess.Popen[bytes]:
     """Start Streamlit in its own process group, so stopping it stops all it started."""
     check_binding(settings)
     env = {k: v for k, v in os.environ.items() if k not in _SECRETS_NOT_FOR_THE_DASHBOARD}
-    env.update(extra_env or {})
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ENTRY_POINT),
-        "--server.address",
-        settings.dashboard_address,
-        "--server.port",
-        str(settings.dashboard_port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = [sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT)]
+    command += [f"--{name}={value}" for name, value in _streamlit_options(settings).items()]
     return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _streamlit_options(settings: Settings) -> dict[str, str]:
+    return {
+        "server.address": settings.dashboard_address,
+        "server.port": str(settings.dashboard_port),
+        "server.headless": "true",
+        "server.fileWatcherType": "none",
+        "browser.gatherUsageStats": "false",
+        "client.toolbarMode": "viewer",
+    }
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

@@ -32,13 +32,22 @@ def build_report(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date
         )
     }
     warnings: list[str] = []
-    total: float | None
-    try:
-        rates = load_rates_csv(settings.fx_rates_file) if settings.fx_rates_file else None
-        total = convert_total(mrr_major, settings.reporting_currency, rates, as_of)
-    except FxError as exc:
-        total = None
-        warnings.append(str(exc))
+    total: float | None = None
+    rates_path = settings.fx_rates_path
+    foreign = sorted(c for c, v in mrr_major.items() if v and c != settings.reporting_currency)
+    if foreign and rates_path is None:
+        warnings.append(
+            f"MRR in {', '.join(c.upper() for c in foreign)} cannot be converted to "
+            f"{settings.reporting_currency.upper()}: no FX rates file. Put a CSV with columns "
+            f"date,currency,rate at {settings.data_dir / 'fx_rates.csv'} or set "
+            "PAYLENS_FX_RATES_FILE"
+        )
+    else:
+        try:
+            rates = load_rates_csv(rates_path) if rates_path else None
+            total = convert_total(mrr_major, settings.reporting_currency, rates, as_of)
+        except FxError as exc:
+            warnings.append(str(exc))
     since = as_of - timedelta(days=SUCCESS_RATE_DAYS)
     return {
         "as_of": as_of.isoformat(),

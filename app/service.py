@@ -62,4 +62,4 @@ def open_master(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _log_progress(table: str, count: int) -> None:
-    log.info("synced %s: %d so far", table, count)
+    log.info("synced %s: %d", table, count)

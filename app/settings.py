@@ -62,6 +62,14 @@ class Settings:
     def snapshot_dir(self) -> Path:
         return self.data_dir / "snapshots"
 
+    @property
+    def fx_rates_path(self) -> Path | None:
+        """The rates file in use: the configured one, else `fx_rates.csv` in the data directory."""
+        if self.fx_rates_file is not None:
+            return self.fx_rates_file
+        default = self.data_dir / "fx_rates.csv"
+        return default if default.exists() else None
+
     def require_api_key(self) -> Secret:
         if self.stripe_api_key is None:
             raise SettingsError(

@@ -60,8 +60,8 @@ def backfill(
             for page in fetch_pages(reader, path, params):
                 for written_table, count in save_page(reader, con, table, page, clock()).items():
                     result.objects[written_table] = result.objects.get(written_table, 0) + count
-                if progress is not None:
-                    progress(table, result.objects.get(table, 0))
+            if progress is not None:
+                progress(table, result.objects.get(table, 0))
     except StripeSyncError as exc:
         result.status, result.error, result.exception = "failed", str(exc), exc
     result.reads = reader.reads.total - reads_before

@@ -11,11 +11,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sandbox.server import SandboxServer, start_server
-from sandbox.sim import Simulation, simulate
 
 from app.service import sync_and_publish
 from app.settings import Secret, Settings
+from sandbox.server import SandboxServer, start_server
+from sandbox.sim import Simulation, simulate
 
 SEED = 7
 UNTIL = date(2026, 11, 20)

@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sandbox.server import SandboxServer
 
 from app.service import sync_and_publish
+from sandbox.server import SandboxServer
 from tests.conftest import PRESET, SEED, UNTIL, run_paylens, settings_for
 
 pytestmark = pytest.mark.slow

@@ -125,3 +125,13 @@ def test_a_missing_api_key_says_how_to_set_it() -> None:
 def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert [name for name in DOCUMENTED_VARIABLES if f"`{name}`" not in readme] == []
+
+
+def test_fx_rates_default_to_a_file_in_the_data_directory(tmp_path: Path) -> None:
+    assert load_settings({"PAYLENS_DATA_DIR": str(tmp_path)}).fx_rates_path is None
+    (tmp_path / "fx_rates.csv").write_text("date,currency,rate\n", encoding="utf-8")
+    assert load_settings({"PAYLENS_DATA_DIR": str(tmp_path)}).fx_rates_path == (
+        tmp_path / "fx_rates.csv"
+    )
+    named = load_settings({"PAYLENS_DATA_DIR": str(tmp_path), "PAYLENS_FX_RATES_FILE": "r.csv"})
+    assert named.fx_rates_path == Path("r.csv")

@@ -14,7 +14,7 @@ from sync.snapshots import SnapshotReader
 from tests.conftest import UNTIL
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "app" / "pages" / "overview.py")
+PAGE = str(ROOT / "app" / "views" / "overview.py")
 
 
 def _page(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> AppTest:
