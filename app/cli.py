@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from app import commands
 from app.errors import CommandError
 from app.settings import SettingsError
+from sandbox import cli as sandbox_cli
 
 log = logging.getLogger("paylens")
 
@@ -44,23 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--preset", default="demo")
 
     sandbox = sub.add_parser("sandbox", help="run the local Stripe sandbox")
-    _sandbox_arguments(sandbox, today)
-    sandbox.add_argument("--port", type=int, default=12111)
-    sandbox.add_argument("--key", default=None, help="the API key clients must send")
-    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
-    truth = sandbox_sub.add_parser("truth", help="the simulator's own numbers for a date")
-    _sandbox_arguments(truth, today)
-    truth.add_argument("--as-of", type=_date, required=True)
-    truth.add_argument(
-        "--json", action="store_true", required=True, help="print JSON (the only format)"
-    )
+    sandbox_cli.configure_parser(sandbox, today)
     return parser
-
-
-def _sandbox_arguments(parser: argparse.ArgumentParser, today: date) -> None:
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--until", type=_date, default=today, help="last simulated day")
-    parser.add_argument("--preset", default="demo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

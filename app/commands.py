@@ -12,6 +12,7 @@ from app.errors import CommandError
 from app.report import build_report, format_report
 from app.service import sync_and_publish
 from app.settings import Settings, load_settings
+from sandbox import cli as sandbox_cli
 from sync.snapshots import SnapshotReader
 
 log = logging.getLogger("paylens")
@@ -55,13 +56,4 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
-    import sandbox.cli as sandbox_cli
-    from sandbox.server import DEFAULT_API_KEY
-
-    if args.sandbox_command == "truth":
-        print(sandbox_cli.truth_json(args.seed, args.until, args.as_of, args.preset))
-        return 0
-    sandbox_cli.run_sandbox(
-        args.seed, args.until, args.port, args.key or DEFAULT_API_KEY, args.preset, sys.stdout
-    )
-    return 0
+    return sandbox_cli.main(args, sys.stdout)

@@ -1,7 +1,12 @@
-"""What ``paylens sandbox`` and ``paylens sandbox truth`` call; argv parsing lives in ``app/``."""
+"""``paylens sandbox …``: its arguments and what each form does.
+
+``app/cli.py`` hands the ``sandbox`` sub-parser to ``configure_parser`` and the parsed arguments
+to ``main``; the app passes today's date in, so nothing here reads the clock.
+"""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import signal
@@ -9,8 +14,43 @@ import threading
 from types import FrameType
 from typing import TextIO
 
-from sandbox.server import SandboxServer, serve_forever
+from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
+
+
+def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
+    """Arguments of ``paylens sandbox`` (serve) and ``paylens sandbox truth``."""
+    _simulation_arguments(parser, today)
+    parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
+    parser.add_argument("--key", default=DEFAULT_API_KEY, help="the API key clients must send")
+    commands = parser.add_subparsers(dest="sandbox_command")
+    truth_parser = commands.add_parser("truth", help="the simulator's own numbers for a date")
+    _simulation_arguments(truth_parser, today)
+    truth_parser.add_argument("--as-of", type=_date, required=True)
+    truth_parser.add_argument(
+        "--json", action="store_true", required=True, help="print JSON (the only format)"
+    )
+
+
+def main(args: argparse.Namespace, out: TextIO) -> int:
+    if args.sandbox_command == "truth":
+        print(truth_json(args.seed, args.until, args.as_of, args.preset), file=out)
+        return 0
+    run_sandbox(args.seed, args.until, args.port, args.key, args.preset, out)
+    return 0
+
+
+def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> None:
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--until", type=_date, default=today, help="last simulated day")
+    parser.add_argument("--preset", default="demo")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def run_sandbox(

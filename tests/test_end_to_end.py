@@ -154,3 +154,12 @@ def test_a_reader_sees_no_error_while_the_writer_syncs_and_publishes_20_times(
     queries, errors = (int(x) for x in out.split())
     assert (errors, err) == (0, "")
     assert queries > 20
+
+
+def test_serve_refuses_a_public_address_without_a_password() -> None:
+    result = run_paylens("serve", env={"PAYLENS_DASHBOARD_ADDRESS": "0.0.0.0"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "paylens: refusing to serve the dashboard on 0.0.0.0 without a password: set "
+        "PAYLENS_DASHBOARD_PASSWORD (or _FILE), or bind to 127.0.0.1"
+    )

@@ -61,3 +61,33 @@ def test_before_the_first_sync_the_page_says_what_to_do(
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     assert not at.exception
     assert "Nothing has been synced yet" in at.info[0].value
+
+
+DASHBOARD = str(ROOT / "app" / "dashboard.py")
+
+
+def _all_text(at: AppTest) -> str:
+    parts = [str(getattr(element, "value", "")) for element in at.main]
+    parts += [str(getattr(element, "label", "")) for element in at.main]
+    return "\n".join(parts)
+
+
+def test_a_password_gates_the_dashboard_and_no_secret_reaches_the_page(
+    monkeypatch: pytest.MonkeyPatch, synced_dir: Path
+) -> None:
+    monkeypatch.setenv("PAYLENS_DATA_DIR", str(synced_dir))
+    monkeypatch.setenv("PAYLENS_DASHBOARD_PASSWORD", "correct-horse-4711")
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_never_shown_0042")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "http://127.0.0.1:9/never-shown-hook")
+    at = AppTest.from_file(DASHBOARD, default_timeout=30).run()
+    assert not at.exception
+    assert not at.metric  # nothing shown before the password
+    at.text_input[0].input("wrong").run()
+    assert "Wrong password." in at.error[0].value
+    assert not at.metric
+    at.text_input[0].input("correct-horse-4711").run()
+    assert not at.exception
+    assert at.metric[0].label == "MRR"
+    text = _all_text(at)
+    for secret in ("correct-horse-4711", "sk_test_never_shown_0042", "never-shown-hook"):
+        assert secret not in text
