@@ -30,7 +30,7 @@ def subscription_item_object(
     ids: IdFactory, subscription: str, price: dict[str, Any], quantity: int, created: int
 ) -> dict[str, Any]:
     """A subscription item; its period is filled in by the engine at each renewal."""
-    return {
+    item: dict[str, Any] = {
         "id": ids.new("si"),
         "object": "subscription_item",
         "billing_thresholds": None,
@@ -45,6 +45,9 @@ def subscription_item_object(
         "subscription": subscription,
         "tax_rates": [],
     }
+    if price["recurring"]["usage_type"] == "metered":
+        item["quantity"] = None  # usage decides what is billed (Stripe omits the field)
+    return item
 
 
 def subscription_object(
@@ -109,18 +112,20 @@ def line_object(
     item: dict[str, Any],
     period: tuple[int, int],
     *,
-    product_name: str,
-    trial: bool,
+    amount: int,
+    quantity: int,
+    description: str,
+    proration: bool = False,
 ) -> dict[str, Any]:
-    """An invoice line billing ``item`` for ``period`` (zero-amount during a trial)."""
-    price, quantity = item["price"], item["quantity"]
-    amount = 0 if trial else price["unit_amount"] * quantity
+    """An invoice line billing ``item`` for ``period``; discounts are filled in afterwards."""
+    price = item["price"]
+    unit = price["unit_amount_decimal"] if price["unit_amount_decimal"] is not None else None
     return {
         "id": ids.new("il"),
         "object": "line_item",
         "amount": amount,
         "currency": price["currency"],
-        "description": _line_description(price, quantity, product_name, trial=trial),
+        "description": description,
         "discount_amounts": [],
         "discountable": True,
         "discounts": [],
@@ -130,8 +135,8 @@ def line_object(
         "parent": {
             "invoice_item_details": None,
             "subscription_item_details": {
-                "invoice_item": None,
-                "proration": False,
+                "invoice_item": ids.new("ii") if proration else None,
+                "proration": proration,
                 "proration_details": {"credited_items": None},
                 "subscription": item["subscription"],
                 "subscription_item": item["id"],
@@ -143,7 +148,7 @@ def line_object(
         "pricing": {
             "price_details": {"price": price["id"], "product": price["product"]},
             "type": "price_details",
-            "unit_amount_decimal": "0" if trial else price["unit_amount_decimal"],
+            "unit_amount_decimal": unit if unit is not None else str(amount // max(quantity, 1)),
         },
         "quantity": quantity,
         "subtotal": amount,
@@ -151,9 +156,12 @@ def line_object(
     }
 
 
-def _line_description(price: dict[str, Any], quantity: int, name: str, *, trial: bool) -> str:
+def line_description(price: dict[str, Any], quantity: int, name: str, *, trial: bool) -> str:
+    """Stripe's wording for a subscription line ("3 × Team (at 15.00 USD / month)")."""
     if trial:
         return f"Trial period for {name}"
+    if price["unit_amount"] is None:
+        return f"{quantity} × {name} (tiered)"
     major = price["unit_amount"] / MINOR_UNITS[price["currency"]]
     decimals = 2 if MINOR_UNITS[price["currency"]] > 1 else 0
     unit = f"{major:,.{decimals}f} {price['currency'].upper()}"

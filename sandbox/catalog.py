@@ -1,8 +1,10 @@
 """The simulated business's catalogue: products, prices and the currencies they are sold in.
 
 Amounts are kept in integer minor units, like Stripe: cents for usd/eur/gbp, whole yen for jpy
-(a zero-decimal currency). Prices of every currency derive from one usd list so that adding a
-currency to a preset is one table row, not a new price list.
+(a zero-decimal currency). Prices of every currency and interval derive from one usd monthly
+list so that adding a currency to a preset is one table row, not a new price list. Every
+product is priced weekly, monthly, quarterly (``interval_count`` 3) and yearly, because Stripe
+requires all items of one subscription to share an interval.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.ids import IdFactory
+from sandbox.presets import INTERVALS
 
 # minor units per major unit; jpy is zero-decimal (amounts are whole yen)
 MINOR_UNITS: dict[str, int] = {"usd": 100, "eur": 100, "gbp": 100, "jpy": 1}
@@ -22,6 +25,8 @@ _FROM_USD: dict[str, tuple[float, int]] = {
     "jpy": (1.5, 10),
 }
 ANNUAL_MONTHS_BILLED = 10  # an annual price costs ten months: two months free
+QUARTER_DISCOUNT = 0.95  # a quarterly price costs 5% less than three months
+Tier = tuple[int | None, int, int]  # (up_to or None for the last tier, unit_amount, flat_amount)
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,24 @@ class ProductSpec:
     usd_monthly: int
     kind: str  # "plan" or "addon"
     per_seat: bool = False
+    tiers_mode: str | None = None  # "graduated" or "volume" for tiered prices
+    tiers: tuple[Tier, ...] = ()  # usd monthly cents
+    usage_type: str = "licensed"
 
 
 PLANS: tuple[ProductSpec, ...] = (
     ProductSpec("starter", "Starter", 2_900, "plan"),
     ProductSpec("team", "Team", 1_500, "plan", per_seat=True),
     ProductSpec("business", "Business", 49_900, "plan"),
+    ProductSpec(
+        "scale",
+        "Scale",
+        0,
+        "plan",
+        per_seat=True,
+        tiers_mode="graduated",
+        tiers=((10, 2_000, 5_000), (50, 1_500, 0), (None, 1_000, 0)),
+    ),
 )
 ADDONS: tuple[ProductSpec, ...] = tuple(
     ProductSpec(key, name, amount, "addon")
@@ -57,13 +74,72 @@ ADDONS: tuple[ProductSpec, ...] = tuple(
         ("compliance", "Compliance pack", 4_900),
     )
 )
+GUESTS = ProductSpec(
+    "guests",
+    "Guest seats",
+    0,
+    "addon",
+    per_seat=True,
+    tiers_mode="volume",
+    tiers=((5, 800, 0), (20, 600, 0), (None, 400, 0)),
+)
+API_CALLS = ProductSpec("api_calls", "API calls (per 1,000)", 50, "addon", usage_type="metered")
+ALL_PRODUCTS: tuple[ProductSpec, ...] = (*PLANS, *ADDONS, GUESTS, API_CALLS)
+PriceKey = tuple[str, str, str, int]  # (product key, currency, interval, interval_count)
 
 
-def unit_amount(spec: ProductSpec, currency: str, interval: str) -> int:
-    """The price of one unit of ``spec`` per ``interval`` in ``currency``'s minor units."""
-    factor, step = _FROM_USD[currency]
-    monthly = max(step, round(spec.usd_monthly * factor / step) * step)
-    return monthly * ANNUAL_MONTHS_BILLED if interval == "year" else monthly
+def convert(usd_monthly: int, currency: str, interval: str, count: int, *, step: bool) -> int:
+    """A usd monthly amount in ``currency`` per ``count`` ``interval``s (minor units)."""
+    factor, rounding = _FROM_USD[currency]
+    if step and usd_monthly:
+        monthly = max(rounding, round(usd_monthly * factor / rounding) * rounding)
+    else:
+        monthly = round(usd_monthly * factor)
+    if interval == "week":
+        return round(monthly * 12 / 52) * count
+    if interval == "year":
+        return monthly * ANNUAL_MONTHS_BILLED * count
+    return round(monthly * count * (QUARTER_DISCOUNT if count == 3 else 1))
+
+
+def unit_amount(spec: ProductSpec, currency: str, interval: str, count: int = 1) -> int:
+    """The price of one unit of ``spec`` per billing period in ``currency``'s minor units."""
+    if spec.usage_type == "metered":  # per unit of usage, whatever the interval
+        return convert(spec.usd_monthly, currency, "month", 1, step=False)
+    return convert(spec.usd_monthly, currency, interval, count, step=True)
+
+
+def tiers_for(spec: ProductSpec, currency: str, interval: str, count: int) -> tuple[Tier, ...]:
+    """The spec's tiers converted like any price (units and flat fees alike)."""
+    return tuple(
+        (
+            up_to,
+            convert(unit, currency, interval, count, step=False),
+            convert(flat, currency, interval, count, step=False),
+        )
+        for up_to, unit, flat in spec.tiers
+    )
+
+
+def tiered_amount(tiers: tuple[Tier, ...], mode: str, quantity: int) -> int:
+    """What ``quantity`` units cost for one period under Stripe's tier rules.
+
+    graduated: each tier bills the units that fall in it (plus its flat fee if any unit does);
+    volume: the tier the whole quantity falls in bills every unit (plus its flat fee).
+    """
+    if mode == "volume":
+        for up_to, unit, flat in tiers:
+            if up_to is None or quantity <= up_to:
+                return quantity * unit + flat
+        raise ValueError("tiers must end with an open tier")
+    total, below = 0, 0
+    for up_to, unit, flat in tiers:
+        units = (quantity if up_to is None else min(quantity, up_to)) - below
+        if units <= 0:
+            break
+        total += units * unit + flat
+        below += units
+    return total
 
 
 @dataclass
@@ -72,25 +148,28 @@ class Catalog:
 
     products: dict[str, dict[str, Any]]
     prices: dict[str, dict[str, Any]]
-    # (product key, currency, interval) -> price object
-    price_for: dict[tuple[str, str, str], dict[str, Any]]
-    # product key -> product object
+    price_for: dict[PriceKey, dict[str, Any]]
     product_for: dict[str, dict[str, Any]]
 
 
-def build_catalog(ids: IdFactory, currencies: tuple[str, ...], created: int) -> Catalog:
-    """Create every product with a monthly and an annual price in each currency."""
+def build_catalog(
+    ids: IdFactory,
+    currencies: tuple[str, ...],
+    created: int,
+    intervals: tuple[tuple[str, int], ...] = INTERVALS,
+) -> Catalog:
+    """Create every product with a price per interval (of those offered) in each currency."""
     catalog = Catalog({}, {}, {}, {})
-    for offset, spec in enumerate(PLANS + ADDONS):
+    for offset, spec in enumerate(ALL_PRODUCTS):
         product = _product(ids, spec, created + offset)
         catalog.products[product["id"]] = product
         catalog.product_for[spec.key] = product
         for currency in currencies:
-            for interval in ("month", "year"):
-                price = _price(ids, spec, product, currency, interval, created + offset)
+            for interval, count in intervals:
+                price = _price(ids, spec, product, (currency, interval, count), created + offset)
                 catalog.prices[price["id"]] = price
-                catalog.price_for[(spec.key, currency, interval)] = price
-        product["default_price"] = catalog.price_for[(spec.key, currencies[0], "month")]["id"]
+                catalog.price_for[(spec.key, currency, interval, count)] = price
+        product["default_price"] = catalog.price_for[(spec.key, currencies[0], "month", 1)]["id"]
     return catalog
 
 
@@ -122,37 +201,53 @@ def _price(
     ids: IdFactory,
     spec: ProductSpec,
     product: dict[str, Any],
-    currency: str,
-    interval: str,
+    key: tuple[str, str, int],
     created: int,
 ) -> dict[str, Any]:
-    amount = unit_amount(spec, currency, interval)
-    return {
+    currency, interval, count = key
+    tiered = spec.tiers_mode is not None
+    amount = None if tiered else unit_amount(spec, currency, interval, count)
+    every = f"every {count} {interval}s" if count > 1 else f"{interval}ly"
+    price: dict[str, Any] = {
         "id": ids.new("price"),
         "object": "price",
         "active": True,
-        "billing_scheme": "per_unit",
+        "billing_scheme": "tiered" if tiered else "per_unit",
         "created": created,
         "currency": currency,
         "custom_unit_amount": None,
         "livemode": False,
-        "lookup_key": f"{spec.key}_{interval}_{currency}",
+        "lookup_key": f"{spec.key}_{interval}{count}_{currency}",
         "metadata": {},
-        "nickname": f"{spec.name} {interval}ly ({currency.upper()})",
+        "nickname": f"{spec.name} {every} ({currency.upper()})",
         "product": product["id"],
         "recurring": {
             "interval": interval,
-            "interval_count": 1,
+            "interval_count": count,
             "meter": None,
             "trial_period_days": None,
-            "usage_type": "licensed",
+            "usage_type": spec.usage_type,
         },
         "tax_behavior": "unspecified",
-        "tiers_mode": None,
+        "tiers_mode": spec.tiers_mode,
         "transform_quantity": None,
         "type": "recurring",
         "unit_amount": amount,
-        "unit_amount_decimal": str(amount),
+        "unit_amount_decimal": None if amount is None else str(amount),
+    }
+    if tiered:  # Stripe includes `tiers` only when expanded; the sandbox always does
+        price["tiers"] = [_tier(t) for t in tiers_for(spec, currency, interval, count)]
+    return price
+
+
+def _tier(tier: Tier) -> dict[str, Any]:
+    up_to, unit, flat = tier
+    return {
+        "flat_amount": flat,
+        "flat_amount_decimal": str(flat),
+        "unit_amount": unit,
+        "unit_amount_decimal": str(unit),
+        "up_to": up_to,
     }
 
 
@@ -175,8 +270,13 @@ def plan_object(price: dict[str, Any]) -> dict[str, Any]:
         "meter": None,
         "nickname": price["nickname"],
         "product": price["product"],
-        "tiers_mode": None,
+        "tiers_mode": price["tiers_mode"],
         "transform_usage": None,
         "trial_period_days": None,
         "usage_type": recurring["usage_type"],
     }
+
+
+def usd_cents(amount: int, currency: str) -> int:
+    """Roughly what an amount in ``currency`` is worth in usd cents (for amount bands)."""
+    return round(amount / _FROM_USD[currency][0])

@@ -1,28 +1,53 @@
 """``paylens sandbox …``: its arguments and what each form does.
 
 ``app/cli.py`` hands the ``sandbox`` sub-parser to ``configure_parser`` and the parsed arguments
-to ``main``; the app passes today's date in, so nothing here reads the clock.
+to ``main``; the app passes today's date in, so nothing here reads the clock. Flag values are
+parsed by the modules that own them (faults, incidents, restricted keys), so a bad value is one
+argparse error quoting that module's message.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import signal
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
+from sandbox.api import PERMISSIONS
+from sandbox.faults import FaultPlan, parse_faults
+from sandbox.incidents import Incident, parse_incident
+from sandbox.model import Simulation
 from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
+from sandbox.stats import format_stats, monthly_stats
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the server behaves beyond the data: limits, faults, live clock, extra keys."""
+
+    rate: float | None = None
+    endpoint_rate: float | None = None
+    faults: FaultPlan | None = None
+    fault_seed: int = 0
+    speed: float | None = None
+    restricted_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
-    """Arguments of ``paylens sandbox`` (serve) and ``paylens sandbox truth``."""
+    """Arguments of ``paylens sandbox`` (serve), ``… truth`` and ``… stats``."""
     _simulation_arguments(parser, today)
     parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
     parser.add_argument("--key", default=DEFAULT_API_KEY, help="the API key clients must send")
+    _serving_arguments(parser)
     commands = parser.add_subparsers(dest="sandbox_command")
     truth_parser = commands.add_parser("truth", help="the simulator's own numbers for a date")
     _simulation_arguments(truth_parser, today)
@@ -30,13 +55,30 @@ def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
     truth_parser.add_argument(
         "--json", action="store_true", required=True, help="print JSON (the only format)"
     )
+    stats_parser = commands.add_parser("stats", help="the preset's monthly business figures")
+    _simulation_arguments(stats_parser, today)
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
     if args.sandbox_command == "truth":
         print(truth_json(args.seed, args.until, args.as_of, args.preset), file=out)
         return 0
-    run_sandbox(args.seed, args.until, args.port, args.key, args.preset, out)
+    if args.sandbox_command == "stats":
+        print(stats_text(args.seed, args.until, args.preset), file=out)
+        return 0
+    options = ServeOptions(
+        rate=args.rate,
+        endpoint_rate=args.endpoint_rate,
+        faults=args.faults,
+        fault_seed=args.fault_seed,
+        speed=args.speed,
+        restricted_keys=dict(args.restricted_key),
+    )
+    sim = None if args.scenario is None else _load_scenario(args.scenario)
+    run_sandbox(
+        args.seed, args.until, args.port, args.key, args.preset, out,
+        options=options, incidents=args.incident, sim=sim,
+    )  # fmt: skip
     return 0
 
 
@@ -46,6 +88,31 @@ def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> No
     parser.add_argument("--preset", default="demo")
 
 
+def _serving_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--rate", type=_positive, help="global limit, requests/s (Stripe: 25 test, 100 live)")
+    add("--endpoint-rate", type=_positive, help="per-endpoint limit, requests/s (Stripe: 25)")
+    add("--faults", type=_parsed(parse_faults), help='e.g. "500=0.1,lock=0.02,window=wall:5-20"')
+    add("--fault-seed", type=int, default=0, help="the same seed gives the same faults")
+    add("--speed", type=_positive, help="live clock: simulated seconds per wall second")
+    add(
+        "--incident",
+        type=_parsed(parse_incident),
+        action="append",
+        default=[],
+        help="e.g. decline_spike:brand=visa,start=2026-11-27T10:00,hours=2,rate=0.6",
+    )
+    add(
+        "--restricted-key",
+        type=_restricted_key,
+        action="append",
+        default=[],
+        metavar="KEY:RESOURCE,…",
+        help="an extra key that may not read the listed resources (403)",
+    )
+    add("--scenario", type=_scenario_path, metavar="FILE", help="serve a scripted business")
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -53,35 +120,120 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
-def run_sandbox(
-    seed: int, until: dt.date, port: int, api_key: str, preset: str, out: TextIO
-) -> None:
-    """Simulate, serve on 127.0.0.1:``port``, print how to connect, block until stopped.
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
-    Steps: simulate (seeded, so a restart serves the same account); serve; print the URL and
-    key; wait for Ctrl-C or SIGTERM (handled only when called from the main thread, where
-    Python allows installing signal handlers); shut down.
+
+def _parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser raising ValueError, keeping the parser's message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def _restricted_key(text: str) -> tuple[str, list[str]]:
+    key, sep, listed = text.partition(":")
+    resources = [r.strip() for r in listed.split(",") if r.strip()]
+    if not sep or not key or not resources:
+        raise argparse.ArgumentTypeError(f"expected KEY:resource,resource…, got {text!r}")
+    unknown = sorted(set(resources) - PERMISSIONS.keys())
+    if unknown:
+        known = ", ".join(sorted(PERMISSIONS))
+        raise argparse.ArgumentTypeError(f"unknown resource {unknown[0]!r} (known: {known})")
+    return key, resources
+
+
+def _scenario_module() -> Any:
+    try:
+        return importlib.import_module("sandbox.scenario")
+    except ModuleNotFoundError:
+        return None
+
+
+def _scenario_path(text: str) -> str:
+    if _scenario_module() is None:
+        raise argparse.ArgumentTypeError("scenario files are not supported yet")
+    return text
+
+
+def _load_scenario(path: str) -> Simulation:
+    """The scripted business of a scenario file (``sandbox.scenario.load_scenario``)."""
+    loaded: Simulation = _scenario_module().load_scenario(path)
+    return loaded
+
+
+def run_sandbox(
+    seed: int,
+    until: dt.date,
+    port: int,
+    api_key: str,
+    preset: str,
+    out: TextIO,
+    *,
+    options: ServeOptions | None = None,
+    incidents: Sequence[Incident] = (),
+    sim: Simulation | None = None,
+) -> None:
+    """Simulate (or take ``sim``), serve on 127.0.0.1:``port``, print how to connect, block.
+
+    Steps: simulate (seeded, so a restart serves the same account); serve with ``options``;
+    print the URL and key; wait for Ctrl-C or SIGTERM (handled only when called from the main
+    thread, where Python allows installing signal handlers); shut down.
     """
-    sim = simulate(seed, until, preset)
+    options = options or ServeOptions()
+    if sim is None:
+        sim = simulate(seed, until, preset, incidents=incidents)
     stop = threading.Event()
     previous = _stop_on_sigterm(stop)
 
     def announce(server: SandboxServer) -> None:
-        counts = ", ".join(f"{n} {name}" for name, n in sim.counts().items())
-        print(
-            f"paylens sandbox ({preset}, seed {seed}, until {until.isoformat()}): {counts}",
-            file=out,
-        )
+        print(_banner(sim, options), file=out)
         print(f"URL:     {server.url}", file=out)
         print(f"API key: {server.api_key}", file=out)
         print("Press Ctrl-C to stop.", file=out, flush=True)
 
     try:
-        serve_forever(sim, stop, port=port, api_key=api_key, on_ready=announce)
+        serve_forever(
+            sim, stop, port=port, api_key=api_key, rate=options.rate,
+            endpoint_rate=options.endpoint_rate, faults=options.faults,
+            fault_seed=options.fault_seed, speed=options.speed,
+            restricted_keys=options.restricted_keys, on_ready=announce,
+        )  # fmt: skip
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         print("sandbox stopped", file=out, flush=True)
+
+
+def _banner(sim: Simulation, options: ServeOptions) -> str:
+    """One line saying what is served and how the server misbehaves, if it does."""
+    counts = ", ".join(f"{n} {name}" for name, n in sim.counts().items())
+    extras = [
+        f"{label} {value}"
+        for label, value in (
+            ("rate", options.rate),
+            ("endpoint rate", options.endpoint_rate),
+            ("speed", options.speed),
+        )
+        if value is not None
+    ]
+    if options.faults is not None and options.faults.shares:
+        extras.append(f"faults (seed {options.fault_seed})")
+    extras.extend(f"restricted key {key}" for key in options.restricted_keys)
+    tail = f" [{'; '.join(extras)}]" if extras else ""
+    head = f"paylens sandbox ({sim.preset}, seed {sim.seed}, until {sim.until.isoformat()})"
+    return f"{head}: {counts}{tail}"
 
 
 def _stop_on_sigterm(stop: threading.Event) -> signal.Handlers | None:
@@ -99,3 +251,8 @@ def _stop_on_sigterm(stop: threading.Event) -> signal.Handlers | None:
 def truth_json(seed: int, until: dt.date, as_of: dt.date, preset: str) -> str:
     """The ground truth for ``as_of`` as JSON text (see ``sandbox.sim.truth``)."""
     return json.dumps(truth(simulate(seed, until, preset), as_of), indent=2)
+
+
+def stats_text(seed: int, until: dt.date, preset: str) -> str:
+    """The preset's monthly figures as a table (see ``sandbox.stats``)."""
+    return format_stats(monthly_stats(simulate(seed, until, preset)))

@@ -24,6 +24,11 @@ def day_end(day: dt.date) -> int:
     return day_start(day) + DAY_SECONDS - 1
 
 
+def within_day(at: int, delta: int) -> int:
+    """``at + delta`` but never past the end of ``at``'s UTC day (objects stay in their day)."""
+    return min(at + delta, at - at % DAY_SECONDS + DAY_SECONDS - 1)
+
+
 def date_of(ts: int) -> dt.date:
     """The UTC calendar day a timestamp falls in."""
     return dt.datetime.fromtimestamp(ts, tz=UTC).date()

@@ -80,3 +80,17 @@ def no_such(object_name: str, object_id: str, *, param: str, status: int = 404) 
 def bad_param(param: str, message: str, code: str = "parameter_invalid") -> ApiError:
     """400 naming the offending parameter."""
     return ApiError(400, message, param=param, code=code)
+
+
+SANDBOX_ACCOUNT = "acct_paylenssandbox"
+
+
+def forbidden(key: str, permission: str) -> ApiError:
+    """403 for a restricted key lacking a permission, in Stripe's words (no ``code``: Stripe
+    sends none for this error)."""
+    return ApiError(
+        403,
+        f"The provided key '{mask_key(key)}' does not have the required permissions for this "
+        f"endpoint on account '{SANDBOX_ACCOUNT}'. Having the '{permission}' permission would "
+        "allow this request to continue.",
+    )

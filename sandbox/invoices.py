@@ -57,17 +57,25 @@ def invoice_object(
     created: int,
     period: tuple[int, int],
     lines: list[dict[str, Any]],
+    discount: str | None = None,
 ) -> dict[str, Any]:
-    """A finalized (``open``) invoice for ``lines``; payment outcomes update it in place."""
-    total = sum(line["amount"] for line in lines)
+    """A finalized (``open``) invoice for ``lines``; payment outcomes update it afterwards.
+
+    ``discount`` names the discount whose ``discount_amounts`` the lines already carry; a
+    negative total (a downgrade credit larger than the charge) is due as 0, like Stripe's
+    credit to the customer balance.
+    """
+    subtotal = sum(line["amount"] for line in lines)
+    off = sum(d["amount"] for line in lines for d in line["discount_amounts"])
+    total = subtotal - off
     sequence = customer["next_invoice_sequence"]
     customer["next_invoice_sequence"] = sequence + 1
     return {
         **_CONSTANT,
         "id": invoice,
-        "amount_due": total,
+        "amount_due": max(total, 0),
         "amount_paid": 0,
-        "amount_remaining": total,
+        "amount_remaining": max(total, 0),
         "attempt_count": 0,
         "attempted": False,
         "auto_advance": True,
@@ -78,6 +86,7 @@ def invoice_object(
         "customer_address": customer["address"],
         "customer_email": customer["email"],
         "customer_name": customer["name"],
+        "discounts": [] if discount is None else [discount],
         "effective_at": created,
         "lines": nested_list(lines, f"/v1/invoices/{invoice}/lines"),
         "next_payment_attempt": None,
@@ -90,32 +99,65 @@ def invoice_object(
         "period_end": period[1],
         "period_start": period[0],
         "status": "open",
-        "status_transitions": {
-            "finalized_at": created,
-            "marked_uncollectible_at": None,
-            "paid_at": None,
-            "voided_at": None,
-        },
-        "subtotal": total,
-        "subtotal_excluding_tax": total,
+        "status_transitions": _transitions(created),
+        "subtotal": subtotal,
+        "subtotal_excluding_tax": subtotal,
         "total": total,
+        "total_discount_amounts": []
+        if discount is None
+        else [{"amount": off, "discount": discount}],
         "total_excluding_tax": total,
         "webhooks_delivered_at": created,
     }
 
 
-def mark_paid(invoice: dict[str, Any], at: int) -> None:
-    """Record a successful payment of the whole amount due."""
-    invoice["status"] = "paid"
-    invoice["amount_paid"] = invoice["amount_due"]
-    invoice["amount_remaining"] = 0
-    invoice["auto_advance"] = False
-    invoice["next_payment_attempt"] = None
-    invoice["status_transitions"]["paid_at"] = at
+def _transitions(finalized: int | None, **moments: int) -> dict[str, int | None]:
+    transitions: dict[str, int | None] = {
+        "finalized_at": finalized,
+        "marked_uncollectible_at": None,
+        "paid_at": None,
+        "voided_at": None,
+    }
+    transitions.update(moments)
+    return transitions
 
 
-def mark_attempt(invoice: dict[str, Any], next_attempt: int | None) -> None:
-    """Count one payment attempt; ``next_attempt`` is when dunning will try again, if ever."""
-    invoice["attempt_count"] += 1
-    invoice["attempted"] = True
-    invoice["next_payment_attempt"] = next_attempt
+def draft_view(invoice: dict[str, Any]) -> dict[str, Any]:
+    """How the invoice looked as a draft, before finalisation (``invoice.created``'s snapshot)."""
+    return {
+        **invoice,
+        "status": "draft",
+        "number": None,
+        "status_transitions": _transitions(None),
+    }
+
+
+def paid_changes(invoice: dict[str, Any], at: int) -> dict[str, Any]:
+    """The fields a successful payment of the whole amount due changes."""
+    return {
+        "status": "paid",
+        "amount_paid": invoice["amount_due"],
+        "amount_remaining": 0,
+        "auto_advance": False,
+        "next_payment_attempt": None,
+        "status_transitions": _transitions(invoice["created"], paid_at=at),
+    }
+
+
+def uncollectible_changes(invoice: dict[str, Any], at: int) -> dict[str, Any]:
+    """The fields marking an invoice uncollectible after dunning gave up."""
+    return {
+        "status": "uncollectible",
+        "auto_advance": False,
+        "next_payment_attempt": None,
+        "status_transitions": _transitions(invoice["created"], marked_uncollectible_at=at),
+    }
+
+
+def attempt_changes(invoice: dict[str, Any], next_attempt: int | None) -> dict[str, Any]:
+    """One more payment attempt; ``next_attempt`` is when dunning will try again, if ever."""
+    return {
+        "attempt_count": invoice["attempt_count"] + 1,
+        "attempted": True,
+        "next_payment_attempt": next_attempt,
+    }

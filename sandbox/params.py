@@ -15,30 +15,45 @@ from sandbox.listing import CreatedRange
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
-_EXPAND = re.compile(r"^expand(\[\d*\])?$")
+_ARRAY = re.compile(r"^([a-z_]+)\[(\d*)\]$")
 _CREATED_OPS = ("gt", "gte", "lt", "lte")
-LIST_PARAMS = frozenset(
-    {"limit", "starting_after", "ending_before", "created"}
-    | {f"created[{op}]" for op in _CREATED_OPS}
-)
+PAGING_PARAMS = frozenset({"limit", "starting_after", "ending_before"})
+LIST_PARAMS = PAGING_PARAMS | {"created"} | {f"created[{op}]" for op in _CREATED_OPS}
 
 
 class Params:
-    """The request's parameters; ``expand`` is accepted and ignored for now."""
+    """The request's parameters: scalars by name, arrays (``types[0]=…``, ``expand[]=…``) by
+    their bare name in the order sent. ``expand`` is accepted everywhere."""
 
     def __init__(self, query: str) -> None:
         self.values: dict[str, str] = {}
+        self.arrays: dict[str, list[str]] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
-            if not _EXPAND.match(name):
+            array = _ARRAY.match(name)
+            if array is not None:
+                self.arrays.setdefault(array.group(1), []).append(value)
+            else:
                 self.values[name] = value
+        if "expand" in self.values:  # a single ``expand=x`` counts as a one-element array
+            self.arrays.setdefault("expand", []).append(self.values.pop("expand"))
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
 
+    def array(self, name: str) -> list[str] | None:
+        """An array parameter; 400 if it was sent as a plain value."""
+        if name in self.values:
+            raise bad_param(name, f"Invalid array: {name}", code="parameter_invalid")
+        return self.arrays.get(name)
+
+    @property
+    def expand(self) -> list[str]:
+        return self.arrays.get("expand", [])
+
     def allow(self, known: Iterable[str]) -> None:
         """400 for the first parameter not in ``known`` (Stripe's "unknown parameter")."""
-        allowed = frozenset(known)
-        for name in self.values:
+        allowed = frozenset(known) | {"expand"}
+        for name in [*self.values, *self.arrays]:
             if name not in allowed:
                 raise bad_param(
                     name, f"Received unknown parameter: {name}", code="parameter_unknown"

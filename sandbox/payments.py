@@ -6,6 +6,8 @@ it, so decline breakdowns by code, outcome type and network status look like a r
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -66,9 +68,22 @@ DECLINES: tuple[tuple[Decline, float], ...] = (
 )  # fmt: skip
 
 
+_DECLINE_KINDS = [d for d, _ in DECLINES]
+_DECLINE_WEIGHTS = list(itertools.accumulate(w for _, w in DECLINES))
+BRAND_FACTOR = {"visa": 1.0, "mastercard": 0.85, "amex": 1.4}
+FUNDING_FACTOR = {"credit": 0.9, "debit": 1.25}
+LARGE_AMOUNT_USD_CENTS = 30_000  # above this (in usd terms) declines are 1.6 times as likely
+
+
 def draw_decline(rng: random.Random) -> Decline:
     """A decline kind, weighted by how often each occurs."""
-    return rng.choices([d for d, _ in DECLINES], weights=[w for _, w in DECLINES])[0]
+    return rng.choices(_DECLINE_KINDS, cum_weights=_DECLINE_WEIGHTS)[0]
+
+
+def decline_rate(base: float, card: Card, country_factor: float, amount_usd_cents: int) -> float:
+    """How likely a first attempt on this card for this amount is to be declined."""
+    rate = base * country_factor * BRAND_FACTOR[card.brand] * FUNDING_FACTOR[card.funding]
+    return rate * 1.6 if amount_usd_cents > LARGE_AMOUNT_USD_CENTS else rate
 
 
 # Fields every simulated charge shares. Shared by reference: replace them, never mutate.
@@ -144,7 +159,9 @@ def charge_object(
     }
 
 
+@functools.lru_cache(maxsize=8_192)
 def _billing_details(card: Card) -> dict[str, Any]:
+    """Shared by every charge on the card (never mutated), which saves memory at scale."""
     address = dict.fromkeys(("city", "line1", "line2", "postal_code", "state"))
     address["country"] = card.country
     return {"address": address, "email": None, "name": None, "phone": None, "tax_id": None}
@@ -179,7 +196,9 @@ def _outcome(rng: random.Random, decline: Decline | None) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=8_192)
 def _card_details(card: Card) -> dict[str, Any]:
+    """Shared by every charge on the card, like ``_billing_details``."""
     return {
         "amount_authorized": None,
         "brand": card.brand,

@@ -22,7 +22,10 @@ COUNTRIES: dict[str, tuple[float, str, float]] = {
     "CA": (6, "usd", 0.9),
     "BR": (9, "usd", 2.4),
     "IN": (8, "usd", 2.0),
+    "JP": (6, "jpy", 0.6),
 }
+_COUNTRY_NAMES = list(COUNTRIES)
+_COUNTRY_WEIGHTS = [c[0] for c in COUNTRIES.values()]
 BRANDS: tuple[tuple[str, float], ...] = (("visa", 55), ("mastercard", 30), ("amex", 15))
 _FIRST = ("Blue", "North", "Bright", "Silver", "Quiet", "Red", "Swift", "Open", "Clear", "Iron")
 _SECOND = ("Harbor", "Pine", "Field", "Stone", "River", "Cloud", "Forge", "Leaf", "Peak", "Bay")
@@ -59,7 +62,7 @@ def draw_person(
     rng: random.Random, ids: IdFactory, number: int, currencies: tuple[str, ...], year: int
 ) -> Person:
     """A new customer; their currency falls back to the preset's first one if not offered."""
-    country = rng.choices(list(COUNTRIES), weights=[c[0] for c in COUNTRIES.values()])[0]
+    country = rng.choices(_COUNTRY_NAMES, weights=_COUNTRY_WEIGHTS)[0]
     _, currency, multiplier = COUNTRIES[country]
     if currency not in currencies:
         currency = currencies[0]

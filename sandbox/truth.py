@@ -1,9 +1,10 @@
 """The simulator's own ground truth, kept by its bookkeeping as the simulation runs.
 
 Truth never looks at the served objects: the engine tells the ledger, at every state change,
-what a subscription's status and items are, and the ledger keeps one segment per change (the
-state at the end of each day it changed). Reading the state on any day is then a bisect per
-subscription, and MRR follows Stripe's definition (SPEC §5), normalised in one function.
+what a subscription's status, items, discount and pending cancellation are, and the ledger
+keeps one segment per change (the state at the end of each day it changed). Reading the state
+on any day is then a bisect per subscription, and MRR follows SPEC §5, normalised in one
+function. Churns, reactivations and changes Stripe's API cannot show are noted as they happen.
 
 Money is summed exactly (``Fraction`` of minor units) and rounded to 2 decimals of the major
 unit only when reported, so the report never carries float drift from thousands of additions.
@@ -15,10 +16,17 @@ import datetime as dt
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+
+from sandbox.catalog import Tier, tiered_amount
 
 MRR_STATUSES = frozenset({"active", "past_due"})
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+MONTHS_PER_INTERVAL: dict[str, Fraction] = {
+    "day": Fraction(12, 365),
+    "week": Fraction(12, 52),
+    "month": Fraction(1),
+    "year": Fraction(12),
+}
 
 
 def day_ordinal(ts: int) -> int:
@@ -35,6 +43,26 @@ class TruthItem:
     interval: str
     interval_count: int
     usage_type: str = "licensed"
+    tiers: tuple[Tier, ...] = ()
+    tiers_mode: str | None = None
+
+    def period_amount(self) -> int:
+        """What one billing period of this item costs (tiers by Stripe's rules)."""
+        if self.tiers_mode is not None:
+            return tiered_amount(self.tiers, self.tiers_mode, self.quantity)
+        return self.unit_amount * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class TruthDiscount:
+    """A coupon on a subscription and the days it takes effect, [start, end)."""
+
+    coupon: str
+    duration: str  # once | repeating | forever
+    percent_off: float | None
+    amount_off: int | None
+    start: int
+    end: int | None  # None: forever
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +72,8 @@ class SubscriptionState:
     status: str
     currency: str
     items: tuple[TruthItem, ...]
+    discount: TruthDiscount | None = None
+    cancel_at: int | None = None  # set while a cancellation at period end is pending
 
 
 @dataclass(slots=True)
@@ -63,21 +93,38 @@ class SubscriptionHistory:
 
 @dataclass(frozen=True, slots=True)
 class ChurnEvent:
-    """A subscription ending, with why (``payment_failed`` or ``cancellation_requested``)."""
+    """A paying subscription ending: ``at`` it stopped, ``requested_at`` it was asked to.
+
+    ``cause`` is voluntary, payment_failed, unpaid or disputed; the two times differ only for
+    a cancellation at period end.
+    """
 
     subscription: str
     customer: str
     at: int
     cause: str
     from_status: str
+    requested_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Happening:
+    """A dated note about one subscription (a reactivation, an unobservable change)."""
+
+    subscription: str
+    customer: str
+    at: int
+    kind: str
 
 
 @dataclass
 class TruthLedger:
-    """All histories and churn events of one simulation."""
+    """All histories, churns, reactivations and unobservable changes of one simulation."""
 
     histories: dict[str, SubscriptionHistory] = field(default_factory=dict)
     churn_events: list[ChurnEvent] = field(default_factory=list)
+    reactivations: list[Happening] = field(default_factory=list)
+    unobservable: list[Happening] = field(default_factory=list)
 
     def record(self, subscription: str, customer: str, ts: int, state: SubscriptionState) -> None:
         """Note ``state`` as of ``ts``; a later change on the same day replaces it."""
@@ -86,13 +133,17 @@ class TruthLedger:
             history = self.histories[subscription] = SubscriptionHistory(subscription, customer)
         ordinal = day_ordinal(ts)
         if history.days and history.days[-1] == ordinal:
-            history.states[-1] = state
+            if len(history.states) > 1 and history.states[-2] == state:
+                history.days.pop()  # the day ends where it started: no segment
+                history.states.pop()
+            else:
+                history.states[-1] = state
         elif not history.states or history.states[-1] != state:
             history.days.append(ordinal)
             history.states.append(state)
 
     def churn(self, event: ChurnEvent) -> None:
-        """Note that a subscription ended and why."""
+        """Note that a paying subscription ended and why."""
         self.churn_events.append(event)
 
 
@@ -100,62 +151,51 @@ def monthly_amount(item: TruthItem) -> Fraction:
     """An item's contribution to MRR in minor units (Stripe's interval normalisation)."""
     if item.usage_type != "licensed":
         return Fraction(0)
-    amount = Fraction(item.unit_amount * item.quantity)
-    per_interval = {
-        "day": amount * 365 / 12,
-        "week": amount * 52 / 12,
-        "month": amount,
-        "year": amount / 12,
-    }[item.interval]
-    return per_interval / item.interval_count
+    months = MONTHS_PER_INTERVAL[item.interval] * item.interval_count
+    return Fraction(item.period_amount()) / months
 
 
 @dataclass(frozen=True)
-class TruthSnapshot:
-    """Exact totals at the end of one day, before rounding for display."""
+class MrrRules:
+    """SPEC §5's settings: which coupons to subtract and when a pending cancellation churns."""
 
-    mrr_minor: dict[str, Fraction]
-    active_subscriptions: int
+    subtract_repeating: bool = True
+    subtract_once: bool = False
+    churn_at_period_end: bool = False
 
-
-def snapshot(ledger: TruthLedger, as_of: dt.date, currencies: tuple[str, ...]) -> TruthSnapshot:
-    """MRR (minor units, per currency) and the active count at the end of ``as_of``."""
-    ordinal = as_of.toordinal()
-    totals = {currency: Fraction(0) for currency in currencies}
-    active = 0
-    for history in ledger.histories.values():
-        state = history.on(ordinal)
-        if state is None or state.status not in MRR_STATUSES:
-            continue
-        active += 1
-        mrr = sum((monthly_amount(item) for item in state.items), Fraction(0))
-        totals[state.currency] = totals.get(state.currency, Fraction(0)) + mrr
-    return TruthSnapshot(totals, active)
+    def subtracts(self, duration: str) -> bool:
+        """Whether a coupon of this duration lowers MRR (``forever`` always does)."""
+        if duration == "forever":
+            return True
+        return self.subtract_repeating if duration == "repeating" else self.subtract_once
 
 
-def to_major(amount_minor: Fraction, minor_units: int) -> float:
-    """Minor units to a major-unit float rounded to 2 decimals (jpy: yen, so divide by 1)."""
-    return round(float(amount_minor / minor_units), 2)
+def list_mrr(state: SubscriptionState) -> Fraction:
+    """MRR before discounts, whatever the status (callers check the status)."""
+    return sum((monthly_amount(item) for item in state.items), Fraction(0))
 
 
-def truth_report(
-    ledger: TruthLedger,
-    as_of: dt.date,
-    *,
-    first_day: dt.date,
-    last_day: dt.date,
-    currencies: tuple[str, ...],
-    minor_units: dict[str, int],
-) -> dict[str, Any]:
-    """The JSON-ready truth for ``as_of``; a date outside the simulated range is an error."""
-    if not first_day <= as_of <= last_day:
-        raise ValueError(f"as_of {as_of} is outside the simulated range {first_day}..{last_day}")
-    snap = snapshot(ledger, as_of, currencies)
-    return {
-        "as_of": as_of.isoformat(),
-        "mrr_by_currency": {
-            currency: to_major(amount, minor_units[currency])
-            for currency, amount in sorted(snap.mrr_minor.items())
-        },
-        "active_subscriptions": snap.active_subscriptions,
-    }
+def counts(state: SubscriptionState | None, rules: MrrRules) -> bool:
+    """Whether a subscription in ``state`` is in MRR at all."""
+    if state is None or state.status not in MRR_STATUSES:
+        return False
+    return state.cancel_at is None or rules.churn_at_period_end
+
+
+def net_mrr(state: SubscriptionState, ordinal: int, rules: MrrRules) -> Fraction:
+    """MRR after the discount in effect at the end of day ``ordinal``, per ``rules``."""
+    gross = list_mrr(state)
+    discount = state.discount
+    if discount is None or not rules.subtracts(discount.duration):
+        return gross
+    if not day_ordinal(discount.start) <= ordinal:
+        return gross
+    if discount.end is not None and ordinal >= day_ordinal(discount.end):
+        return gross
+    if discount.percent_off is not None:
+        off = gross * Fraction(str(discount.percent_off)) / 100
+    else:
+        item = state.items[0]
+        months = MONTHS_PER_INTERVAL[item.interval] * item.interval_count
+        off = Fraction(discount.amount_off or 0) / months
+    return max(Fraction(0), gross - off)

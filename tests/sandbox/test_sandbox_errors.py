@@ -106,11 +106,6 @@ def test_a_bad_parameter_is_a_400_naming_it(
     assert body["error"]["param"] == param
 
 
-def test_expand_is_accepted_and_ignored_for_now(client: stripe.StripeClient) -> None:
-    page = client.v1.invoices.list(params={"limit": 1, "expand": ["data.customer"]})
-    assert isinstance(page.data[0].customer, str)
-
-
 def test_responses_carry_request_id_stripe_version_and_json_content_type(
     conn: http.client.HTTPConnection,
 ) -> None:

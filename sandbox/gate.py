@@ -1,0 +1,98 @@
+"""What happens to a request before and around the API: numbering, limits, faults, live clock.
+
+Kept apart from the HTTP handler so each decision is a plain method call: ``admit`` numbers
+the request and decides its fate (rate limit, fault) once, ``answer`` turns that fate into a
+reply, ``record`` logs it. The clock is injected, so nothing here reads the time itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.api import Reply, SandboxApi
+from sandbox.faults import FaultPlan, fault_error, parse_faults
+from sandbox.live import LiveClock
+from sandbox.model import Simulation
+from sandbox.ratelimit import RateLimiter, rate_limited
+from sandbox.requestlog import RequestLog, RequestRecord
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A request's number, when it was admitted, and what it will meet."""
+
+    seq: int
+    at: float
+    limited: str | None = None  # "global-rate" / "endpoint-rate"
+    fault: str | None = None  # a kind from sandbox.faults.KINDS
+
+
+class Gate:
+    """Admits, answers and records requests for one server."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        api: SandboxApi,
+        *,
+        rate: float | None,
+        endpoint_rate: float | None,
+        faults: str | FaultPlan | None,
+        fault_seed: int,
+        speed: float | None,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        self.sim, self.api, self.log = sim, api, RequestLog()
+        self.plan = parse_faults(faults) if isinstance(faults, str) else faults or FaultPlan()
+        self.fault_seed = fault_seed
+        self._clock = wall_clock
+        self._started = wall_clock()
+        self._seq = itertools.count()
+        self._seq_lock = threading.Lock()
+        limited = rate is not None or endpoint_rate is not None
+        self._limiter = RateLimiter(rate, endpoint_rate, wall_clock) if limited else None
+        self.live = None if speed is None else LiveClock(sim, api, speed, wall_clock)
+
+    def admit(self, path: str) -> Ticket:
+        """Number the request, then let the limiters and the fault plan decide its fate.
+
+        The fault depends only on (fault_seed, seq) and the window; a request the limiter
+        refuses still uses up its number, as it is still a request the client made.
+        """
+        with self._seq_lock:
+            seq = next(self._seq)
+        if self._limiter is not None:
+            at, limited = self._limiter.admit(path)
+        else:
+            at, limited = self._clock(), None
+        if limited is not None:
+            return Ticket(seq, at, limited=limited)
+        fault = self.plan.decide(
+            self.fault_seed, seq, wall_elapsed=at - self._started, sim_now=self.sim.now
+        )
+        return Ticket(seq, at, fault=fault)
+
+    def answer(self, ticket: Ticket, method: str, path: str, authorization: str | None) -> Reply:
+        """The reply for an admitted ticket (``reset`` is the handler's, as it has no reply)."""
+        if ticket.limited is not None:
+            error, headers = rate_limited(ticket.limited)
+            return Reply(error.status, error.body(), headers)
+        if ticket.fault in ("500", "503", "lock"):
+            error, headers = fault_error(ticket.fault)
+            return Reply(error.status, error.body(), headers)
+        if ticket.fault == "stall":
+            time.sleep(self.plan.stall_seconds)
+        if self.live is None:
+            return self.api.handle(method, path, authorization)
+        with self.live.lock:
+            self.live.tick()
+            return self.api.handle(method, path, authorization)
+
+    def record(self, ticket: Ticket, method: str, path: str, status: int) -> None:
+        self.log.append(
+            RequestRecord(ticket.at, method, path, status, ticket.fault, ticket.limited, ticket.seq)
+        )

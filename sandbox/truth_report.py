@@ -1,0 +1,171 @@
+"""The truth for one day, as JSON-ready data: MRR per currency, subscription and customer,
+churns with causes, reactivations and the changes Stripe's API cannot show.
+
+Conventions (SPEC §5): MRR counts ``active`` and ``past_due`` subscriptions' licensed items,
+tiered prices by their tiers, normalised to a month. ``mrr_by_currency`` is net of discounts:
+``forever`` coupons always, ``repeating`` ones while they last unless ``subtract_repeating`` is
+off, ``once`` ones (during the one period they discount) only if ``subtract_once`` is on;
+``list_mrr_by_currency`` is before any discount. A cancellation at period end leaves MRR (and
+churns) the day it is requested unless ``churn_at_period_end`` is on, when it leaves the day
+the subscription ends. An amount-off coupon is spread over its subscription's interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from fractions import Fraction
+from typing import Any
+
+from sandbox.truth import (
+    ChurnEvent,
+    MrrRules,
+    SubscriptionHistory,
+    TruthLedger,
+    counts,
+    day_ordinal,
+    list_mrr,
+    net_mrr,
+)
+
+EVENTS_WINDOW_DAYS = 30
+
+
+def to_major(amount_minor: Fraction, minor_units: int) -> float:
+    """Minor units to a major-unit float rounded to 2 decimals (jpy: yen, so divide by 1)."""
+    return round(float(amount_minor / minor_units), 2)
+
+
+def mrr_on(
+    history: SubscriptionHistory, ordinal: int, rules: MrrRules
+) -> tuple[str, Fraction, Fraction] | None:
+    """(currency, list MRR, net MRR) of one subscription at the end of a day, if it counts."""
+    state = history.on(ordinal)
+    if state is None or not counts(state, rules):
+        return None
+    return state.currency, list_mrr(state), net_mrr(state, ordinal, rules)
+
+
+def truth_report(
+    ledger: TruthLedger,
+    as_of: dt.date,
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    currencies: tuple[str, ...],
+    minor_units: dict[str, int],
+    rules: MrrRules | None = None,
+    now: int | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready truth for ``as_of``; a date outside the simulated range is an error."""
+    if not first_day <= as_of <= last_day:
+        raise ValueError(f"as_of {as_of} is outside the simulated range {first_day}..{last_day}")
+    rules = rules or MrrRules()
+    ordinal = as_of.toordinal()
+    totals = _totals(ledger, ordinal, rules, currencies, minor_units)
+    return {
+        "as_of": as_of.isoformat(),
+        **totals,
+        "churn_events": churn_list(ledger, ordinal, rules, minor_units),
+        "reactivations": [
+            {"customer": r.customer, "subscription": r.subscription, "date": _iso(r.at)}
+            for r in ledger.reactivations
+            if day_ordinal(r.at) <= ordinal
+        ],
+        "unobservable_changes": unobservable(ledger, ordinal, now),
+        "conventions": {
+            "subtract_repeating": rules.subtract_repeating,
+            "subtract_once": rules.subtract_once,
+            "churn_at_period_end": rules.churn_at_period_end,
+        },
+    }
+
+
+def _totals(
+    ledger: TruthLedger,
+    ordinal: int,
+    rules: MrrRules,
+    currencies: tuple[str, ...],
+    minor_units: dict[str, int],
+) -> dict[str, Any]:
+    """Net and list MRR per currency, net MRR per subscription and per customer, and the count."""
+    net = {c: Fraction(0) for c in currencies}
+    gross = {c: Fraction(0) for c in currencies}
+    by_sub: dict[str, float] = {}
+    by_customer: dict[str, Fraction] = defaultdict(Fraction)
+    customer_currency: dict[str, str] = {}
+    for sub_id, history in ledger.histories.items():
+        found = mrr_on(history, ordinal, rules)
+        if found is None:
+            continue
+        currency, list_amount, net_amount = found
+        gross[currency] += list_amount
+        net[currency] += net_amount
+        by_sub[sub_id] = to_major(net_amount, minor_units[currency])
+        by_customer[history.customer] += net_amount
+        customer_currency[history.customer] = currency
+    return {
+        "mrr_by_currency": _per_currency(net, minor_units),
+        "list_mrr_by_currency": _per_currency(gross, minor_units),
+        "active_subscriptions": len(by_sub),
+        "mrr_by_subscription": dict(sorted(by_sub.items())),
+        "mrr_by_customer": {
+            customer: to_major(amount, minor_units[customer_currency[customer]])
+            for customer, amount in sorted(by_customer.items())
+        },
+    }
+
+
+def _per_currency(amounts: dict[str, Fraction], minor_units: dict[str, int]) -> dict[str, float]:
+    return {c: to_major(v, minor_units[c]) for c, v in sorted(amounts.items())}
+
+
+def _iso(ts: int) -> str:
+    return dt.date.fromordinal(day_ordinal(ts)).isoformat()
+
+
+def churn_day(event: ChurnEvent, rules: MrrRules) -> int:
+    """The day a churn counts: its request, or its end under ``churn_at_period_end``."""
+    return day_ordinal(event.at if rules.churn_at_period_end else event.requested_at)
+
+
+def churn_list(
+    ledger: TruthLedger, ordinal: int, rules: MrrRules, minor_units: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Every churn up to ``ordinal`` with the MRR the subscription had the day before."""
+    rows = []
+    for event in sorted(ledger.churn_events, key=lambda e: (churn_day(e, rules), e.subscription)):
+        day = churn_day(event, rules)
+        if day > ordinal:
+            continue
+        history = ledger.histories[event.subscription]
+        found = mrr_on(history, day - 1, rules)
+        lost, currency = (
+            (found[2], found[0]) if found else (Fraction(0), history.states[0].currency)
+        )
+        rows.append(
+            {
+                "customer": event.customer,
+                "subscription": event.subscription,
+                "date": dt.date.fromordinal(day).isoformat(),
+                "cause": event.cause,
+                "mrr_lost": to_major(lost, minor_units[currency]),
+                "currency": currency,
+            }
+        )
+    return rows
+
+
+def unobservable(ledger: TruthLedger, ordinal: int, now: int | None) -> list[dict[str, Any]]:
+    """Silent changes up to ``ordinal`` that fell out of the 30-day events window by ``now``."""
+    horizon = None if now is None else day_ordinal(now) - EVENTS_WINDOW_DAYS
+    return [
+        {
+            "subscription": h.subscription,
+            "customer": h.customer,
+            "date": _iso(h.at),
+            "kind": h.kind,
+        }
+        for h in ledger.unobservable
+        if day_ordinal(h.at) <= ordinal and (horizon is None or day_ordinal(h.at) < horizon)
+    ]

@@ -1,0 +1,124 @@
+"""``paylens sandbox`` flags: parsed by their owners, one clear error each, and really served."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import io
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+import stripe
+
+from sandbox.cli import configure_parser, main
+from sandbox.faults import FaultPlan, Window
+from sandbox.incidents import parse_incident
+from sandbox.sim import simulate
+from sandbox.stats import format_stats, monthly_stats
+
+TODAY = dt.date(2025, 1, 31)
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="paylens sandbox")
+    configure_parser(parser, TODAY)
+    return parser.parse_args(argv)
+
+
+def test_serving_flags_are_parsed_into_their_owners_types() -> None:
+    outage = "webhook_outage:endpoint=1,start=2025-01-20T00:00,hours=6"
+    args = _parse(
+        "--rate", "25", "--endpoint-rate", "10", "--speed", "3600", "--fault-seed", "7",
+        "--faults", "500=0.1,window=wall:5-20", "--incident", outage,
+        "--restricted-key", "rk_test_a:disputes,events", "--restricted-key", "rk_test_b:charges",
+    )  # fmt: skip
+    assert (args.rate, args.endpoint_rate, args.speed, args.fault_seed) == (25.0, 10.0, 3600.0, 7)
+    assert args.faults == FaultPlan((("500", 0.1),), Window("wall", 5.0, 20.0))
+    assert args.incident == [parse_incident(outage)]
+    assert args.restricted_key == [
+        ("rk_test_a", ["disputes", "events"]),
+        ("rk_test_b", ["charges"]),
+    ]
+
+
+def test_without_serving_flags_nothing_is_limited_or_faulted() -> None:
+    args = _parse()
+    assert (args.rate, args.endpoint_rate, args.faults, args.speed) == (None, None, None, None)
+    assert (args.incident, args.restricted_key, args.scenario) == ([], [], None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rate", "0"], "argument --rate: expected a positive number, got '0'"),
+        (["--speed", "fast"], "argument --speed: expected a number, got 'fast'"),
+        (["--faults", "500=2"], "argument --faults: 500: 2 is out of range"),
+        (["--incident", "meteor:start=x"], "argument --incident: incident 'meteor:start=x'"),
+        (["--restricted-key", "rk_test_a"], "argument --restricted-key: expected KEY:resource"),
+        (["--restricted-key", "rk:payouts"], "--restricted-key: unknown resource 'payouts'"),
+    ],
+)  # fmt: skip
+def test_a_bad_flag_value_is_one_argparse_error_saying_what_is_wrong(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _parse(*argv)
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert message in errors[0]
+
+
+def test_a_scenario_file_is_refused_until_scenarios_exist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if importlib.util.find_spec("sandbox.scenario") is not None:
+        pytest.skip("sandbox.scenario exists now; its own tests cover --scenario")
+    with pytest.raises(SystemExit):
+        _parse("--scenario", "business.toml")
+    assert "argument --scenario: scenario files are not supported yet" in capsys.readouterr().err
+
+
+def test_stats_prints_the_presets_monthly_figures() -> None:
+    out = io.StringIO()
+    assert main(_parse("stats", "--preset", "small", "--seed", "3"), out) == 0
+    expected = format_stats(monthly_stats(simulate(3, TODAY, "small")))
+    assert out.getvalue() == expected + "\n"
+
+
+def test_serving_with_flags_limits_and_restricts_for_real() -> None:
+    args = _parse(
+        "--preset", "small", "--port", "0", "--rate", "2", "--restricted-key", "rk_test_c:charges"
+    )
+    out = io.StringIO()
+    seen: list[str] = []
+
+    def use_then_terminate() -> None:
+        deadline = time.monotonic() + 10
+        while "Press Ctrl-C" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        url = re.search(r"URL:\s+(\S+)", out.getvalue())
+        if url:
+            restricted = stripe.StripeClient(
+                "rk_test_c", base_addresses={"api": url.group(1)}, max_network_retries=0
+            )
+            for call in (restricted.v1.customers.list, restricted.v1.charges.list,
+                         restricted.v1.customers.list):  # fmt: skip
+                try:
+                    call()
+                    seen.append("ok")
+                except stripe.StripeError as error:
+                    seen.append(type(error).__name__)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    helper = threading.Thread(target=use_then_terminate)
+    helper.start()
+    assert main(args, out) == 0
+    helper.join()
+    assert seen == ["ok", "PermissionError", "RateLimitError"]
+    assert "[rate 2.0; restricted key rk_test_c]" in out.getvalue()
