@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paylens", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("sync", help="pull the Stripe account into the warehouse and publish a snapshot")
+    sync = sub.add_parser(
+        "sync", help="pull the Stripe account into the warehouse and publish a snapshot"
+    )
+    sync.add_argument(
+        "action", nargs="?", choices=["status"], help="`status`: cursor age, runs, reads"
+    )
+    sync.add_argument("--json", action="store_true", help="machine-readable status")
+    sub.add_parser("run", help="the scheduled service: sync and publish every interval")
 
     report = sub.add_parser("report", help="the key numbers as of a date")
     report.add_argument("--as-of", type=_date, default=today, help="end of this UTC day")

@@ -7,13 +7,18 @@ import json
 import logging
 import sys
 
+import duckdb
+
 from app import dashboard_process, demo
 from app.errors import CommandError
+from app.progress import backfill_progress
 from app.report import build_report, format_report
-from app.service import sync_and_publish
+from app.scheduler import InstanceLock, Service
+from app.service import sync_and_publish, utc_now
 from app.settings import Settings, load_settings
 from sandbox import cli as sandbox_cli
 from sync.snapshots import SnapshotReader
+from sync.status import format_status, sync_status
 
 log = logging.getLogger("paylens")
 
@@ -23,7 +28,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_sandbox_command(args)
     settings = load_settings()
     if args.command == "sync":
+        if args.action == "status":
+            return status(settings, as_json=args.json)
         return sync_once(settings)
+    if args.command == "run":
+        return Service(settings).run()
     if args.command == "report":
         return report(settings, args)
     if args.command == "serve":
@@ -34,7 +43,39 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def sync_once(settings: Settings) -> int:
-    return 0 if sync_and_publish(settings).status == "ok" else 1
+    """One sync while no service runs (the instance lock is shared with `paylens run`)."""
+    lock = InstanceLock(settings.data_dir)
+    lock.acquire()
+    try:
+        with backfill_progress() as progress:
+            result = sync_and_publish(settings, progress=progress)
+    finally:
+        lock.release()
+    return 0 if result.status == "ok" else 1
+
+
+def status(settings: Settings, *, as_json: bool) -> int:
+    """The sync's state: from the master when free, else from the newest snapshot."""
+    try:
+        con = duckdb.connect(str(settings.master_path), read_only=True)
+        source = str(settings.master_path)
+    except duckdb.Error:
+        reader = SnapshotReader(settings.snapshot_dir)
+        snapshot = reader.connection()
+        if snapshot is None:
+            raise CommandError(
+                f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
+            ) from None
+        con, source = snapshot, f"snapshot {reader.name}"
+    try:
+        data = sync_status(con, utc_now())
+    finally:
+        con.close()
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"paylens sync status ({source})\n{format_status(data)}")
+    return 0
 
 
 def report(settings: Settings, args: argparse.Namespace) -> int:

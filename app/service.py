@@ -1,52 +1,106 @@
-"""One sync cycle as the CLI, the demo and (later) the scheduled service run it."""
+"""One sync cycle as the CLI, the demo and the scheduled service run it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import duckdb
 
 from app.errors import CommandError
 from app.settings import Settings
+from sync.backfill import Options, Progress
 from sync.client import AuthError, StripeReader
-from sync.engine import RunResult, backfill
+from sync.engine import RunResult, sync
+from sync.limits import RateLimiter, default_rate
 from sync.snapshots import publish
 from sync.store import open_warehouse
 
 log = logging.getLogger("paylens.sync")
+Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def sync_and_publish(settings: Settings) -> RunResult:
-    """Steps: open the master file; sync; publish a snapshot for the readers; close.
+def build_reader(settings: Settings) -> StripeReader:
+    """The Stripe reader with the configured limits (rate by key type unless set)."""
+    key = settings.require_api_key().reveal()
+    rate = settings.sync_rate if settings.sync_rate is not None else default_rate(key)
+    return StripeReader(
+        key,
+        settings.stripe_api_base,
+        limiter=RateLimiter(rate, settings.sync_endpoint_rate),
+        max_network_retries=settings.sync_network_retries,
+        timeout_seconds=settings.sync_timeout_seconds,
+    )
 
-    A refused key raises CommandError (nothing else can work until it is fixed); any other
-    failure is recorded in sync_runs, published like a success, and returned.
+
+def sync_options(settings: Settings) -> Options:
+    return Options(
+        workers=settings.sync_workers,
+        events_overlap_seconds=settings.sync_events_overlap_seconds,
+    )
+
+
+def sync_and_publish(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    con: duckdb.DuckDBPyConnection | None = None,
+    before_publish: Sequence[Callable[[duckdb.DuckDBPyConnection, RunResult], None]] = (),
+) -> RunResult:
+    """Steps: open the master file (unless given); sync; publish a snapshot for the readers.
+
+    A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
+    published only when the warehouse holds a complete backfill, so readers never see half of
+    one; any other failure is recorded in sync_runs and returned.
     """
-    reader = StripeReader(settings.require_api_key().reveal(), settings.stripe_api_base)
-    con = open_master(settings)
+    reader = build_reader(settings)
+    own = con is None
+    con = open_master(settings) if con is None else con
     try:
-        result = backfill(reader, con, utc_now, progress=_log_progress)
+        result = sync(
+            reader,
+            con,
+            clock,
+            sync_options(settings),
+            progress=progress or _log_progress,
+            should_stop=should_stop,
+        )
         if isinstance(result.exception, AuthError):
             raise CommandError(str(result.exception))
-        snapshot = publish(con, settings.master_path, settings.snapshot_dir, utc_now())
+        for hook in before_publish:
+            hook(con, result)
+        published = None
+        if result.complete and result.status != "abandoned":
+            published = publish(con, settings.master_path, settings.snapshot_dir, clock()).name
     finally:
-        con.close()
-    objects = ", ".join(f"{table} {count}" for table, count in result.objects.items())
-    if result.status == "ok":
-        log.info("sync ok: %d reads; %s; published %s", result.reads, objects, snapshot.name)
-    else:
-        log.error(
-            "sync failed after %d reads: %s; published %s",
-            result.reads,
-            result.error,
-            snapshot.name,
-        )
+        if own:
+            con.close()
+    _log_result(result, published)
     return result
+
+
+def _log_result(result: RunResult, published: str | None) -> None:
+    objects = ", ".join(f"{table} {count}" for table, count in result.objects.items()) or "none"
+    where = f"published {published}" if published else "not published (backfill incomplete)"
+    if result.status == "ok":
+        log.info("sync %s ok: %d reads; %s; %s", result.kind, result.reads, objects, where)
+        return
+    errors = "; ".join(f"{name}: {error}" for name, error in result.errors.items())
+    log.error(
+        "sync %s %s after %d reads: %s; %s",
+        result.kind,
+        result.status,
+        result.reads,
+        result.error or errors,
+        where,
+    )
 
 
 def open_master(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -61,5 +115,6 @@ def open_master(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise
 
 
-def _log_progress(table: str, count: int) -> None:
-    log.info("synced %s: %d", table, count)
+def _log_progress(resource: str, objects: int, finished: bool) -> None:
+    if finished:
+        log.info("backfill %s: %d objects", resource, objects)

@@ -53,6 +53,12 @@ class Settings:
     dashboard_port: int = 8501
     dashboard_password: Secret | None = None
     slack_webhook_url: Secret | None = None
+    sync_rate: float | None = None  # None: 20/s for test keys, 90/s for live keys
+    sync_endpoint_rate: float = 24.0
+    sync_workers: int = 24
+    sync_timeout_seconds: float = 30.0
+    sync_network_retries: int = 3
+    sync_events_overlap_seconds: int = 300
 
     @property
     def master_path(self) -> Path:
@@ -100,6 +106,36 @@ def _int(name: str, raw: str) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _rate(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of requests a second, got {raw!r}") from None
+    if not 0 < value <= 10_000:
+        raise SettingsError(f"{name} must be above 0 requests a second, got {raw!r}")
+    return value
+
+
+def _bounded(low: int, high: int) -> Any:
+    def parse(name: str, raw: str) -> int:
+        value = _int(name, raw)
+        if not low <= value <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 600:
+        raise SettingsError(f"{name} must be between 0 and 600 seconds, got {raw!r}")
+    return value
+
+
 def _port(name: str, raw: str) -> int:
     value = _int(name, raw)
     if not 1 <= value <= 65535:
@@ -136,6 +172,12 @@ _PLAIN: dict[str, tuple[str, Any]] = {
     "fx_rates_file": ("PAYLENS_FX_RATES_FILE", _path),
     "dashboard_address": ("PAYLENS_DASHBOARD_ADDRESS", _address),
     "dashboard_port": ("PAYLENS_DASHBOARD_PORT", _port),
+    "sync_rate": ("PAYLENS_SYNC_RATE", _rate),
+    "sync_endpoint_rate": ("PAYLENS_SYNC_ENDPOINT_RATE", _rate),
+    "sync_workers": ("PAYLENS_SYNC_WORKERS", _bounded(1, 64)),
+    "sync_timeout_seconds": ("PAYLENS_SYNC_TIMEOUT_SECONDS", _seconds),
+    "sync_network_retries": ("PAYLENS_SYNC_NETWORK_RETRIES", _bounded(0, 10)),
+    "sync_events_overlap_seconds": ("PAYLENS_SYNC_EVENTS_OVERLAP_SECONDS", _bounded(0, 86_400)),
 }
 _SECRETS: dict[str, str] = {
     "stripe_api_key": "STRIPE_API_KEY",

@@ -1,14 +1,18 @@
 """The boundary with Stripe: one `StripeReader` makes every read, counts it, classifies errors.
 
 The official SDK does the HTTP, the API-version pin and the retries it knows (5xx, connection
-errors, `Stripe-Should-Retry`). What it does not do is added here: plain 429s from Stripe's rate
-limiters are retried with exponential backoff and jitter, and every failure leaves this module as a
-single `StripeSyncError` whose `permanent` flag says whether retrying can help.
+errors, `Stripe-Should-Retry`). What it does not do is added here: every HTTP attempt (SDK
+retries included) first waits for the shared token buckets and is counted; 429s from Stripe's
+rate limiters (`Stripe-Rate-Limited-Reason`) are retried with exponential backoff and jitter;
+bodies cut short and errors the SDK gave up on are retried a few times more; and every failure
+leaves this module as a single `StripeSyncError` whose `permanent` flag says whether retrying
+can help. Messages never contain the key (Stripe's own 401/403 texts quote part of it).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,7 +21,10 @@ from typing import Any
 
 import stripe
 
+from sync.limits import RateLimiter, endpoint_of
+
 API_VERSION = "2026-10-28.endive"  # pinned; rendered into every stored row's api_version
+_PERMISSION = re.compile(r"'(rak_[a-z_]+)'")
 
 
 class StripeSyncError(Exception):
@@ -42,60 +49,87 @@ class ReadCounter:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, path: str) -> None:
+        endpoint = endpoint_of(path)
         with self._lock:
             self.total += 1
-            self.by_path[path] = self.by_path.get(path, 0) + 1
+            self.by_path[endpoint] = self.by_path.get(endpoint, 0) + 1
+
+
+@dataclass(frozen=True)
+class Page:
+    """A decoded response and its body text as served (ingested by DuckDB without re-encoding)."""
+
+    data: dict[str, Any]
+    body: str
+
+
+class _MeteredHttpClient(stripe.RequestsClient):
+    """The SDK's HTTP client, but every attempt waits for the limiter and is counted."""
+
+    def __init__(self, limiter: RateLimiter | None, reads: ReadCounter, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._limiter, self._reads = limiter, reads
+
+    def request(  # type: ignore[override]  # the SDK's own subclass narrows it the same way
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        if self._limiter is not None:
+            self._limiter.acquire(url)
+        self._reads.add(url)
+        return super().request(method, url, headers, post_data)
 
 
 class StripeReader:
-    """Makes GET requests to the Stripe API and returns the decoded JSON."""
+    """Makes GET requests to the Stripe API and returns the decoded JSON with its body text."""
 
     def __init__(
         self,
         api_key: str,
         api_base: str,
         *,
+        limiter: RateLimiter | None = None,
         max_network_retries: int = 3,
         timeout_seconds: float = 30.0,
-        max_rate_limit_retries: int = 8,
+        max_rate_limit_retries: int = 10,
+        max_transient_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        self.reads = ReadCounter()
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
             stripe_version=API_VERSION,
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+            http_client=_MeteredHttpClient(limiter, self.reads, timeout_seconds),
         )
-        self._max_rate_limit_retries = max_rate_limit_retries
+        self._retries = {"rate": max_rate_limit_retries, "transient": max_transient_retries}
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.reads = ReadCounter()
+        self._rng_lock = threading.Lock()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET `path` with `params`; retries rate-limited 429s, raises StripeSyncError."""
-        for attempt in range(self._max_rate_limit_retries + 1):
-            self.reads.add(path)
+        """GET `path` with `params`, decoded; raises StripeSyncError."""
+        return self.page(path, params).data
+
+    def page(self, path: str, params: Mapping[str, Any] | None = None) -> Page:
+        """GET `path` with `params`; retries what retrying can fix, raises StripeSyncError."""
+        attempts = {"rate": 0, "transient": 0}
+        while True:
             try:
                 response = self._client.raw_request("get", path, **dict(params or {}))
-            except stripe.RateLimitError as exc:
-                if attempt == self._max_rate_limit_retries:
-                    raise StripeSyncError(
-                        f"GET {path}: still rate limited after {attempt + 1} attempts",
-                        permanent=False,
-                    ) from None
-                self._sleep(self._backoff(attempt, exc))
-                continue
+                if not isinstance(response.data, dict):
+                    raise stripe.APIError("response is not a JSON object")
+                return Page(response.data, response.body)
             except stripe.StripeError as exc:
-                raise _classify(path, exc) from None
-            data = response.data
-            if not isinstance(data, dict):
-                raise StripeSyncError(f"GET {path}: response is not a JSON object", permanent=False)
-            return data
-        raise AssertionError("unreachable")
+                error = _classify(path, exc)
+                kind = "rate" if isinstance(exc, stripe.RateLimitError) else "transient"
+                if error.permanent or attempts[kind] >= self._retries[kind]:
+                    raise error from None
+                self._sleep(self._backoff(attempts[kind], exc))
+                attempts[kind] += 1
 
-    def _backoff(self, attempt: int, exc: stripe.RateLimitError) -> float:
+    def _backoff(self, attempt: int, exc: stripe.StripeError) -> float:
         """Exponential backoff with jitter, capped; honours Retry-After when Stripe sends it."""
         headers = exc.headers or {}
         retry_after = headers.get("retry-after") or headers.get("Retry-After")
@@ -105,7 +139,8 @@ class StripeReader:
             except ValueError:
                 pass
         cap = min(0.25 * (2**attempt), 8.0)
-        return cap / 2 + self._rng.uniform(0, cap / 2)
+        with self._rng_lock:
+            return cap / 2 + self._rng.uniform(0, cap / 2)
 
 
 def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
@@ -118,10 +153,17 @@ def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
             permanent=True,
         )
     if isinstance(exc, stripe.PermissionError):
+        resource = endpoint_of(path).split("/")[2] if path.startswith("/v1/") else path
+        found = _PERMISSION.search(str(exc.user_message or exc))
+        needs = f"; it needs the {found.group(1)} permission" if found else ""
         return StripeSyncError(
-            f"GET {path}: the API key lacks the permission to read this resource (403)",
+            f"the API key may not read {resource} (403{needs})",
             permanent=True,
+            resource=resource,
         )
+    if isinstance(exc, stripe.RateLimitError):
+        reason = (exc.headers or {}).get("stripe-rate-limited-reason") or "rate limit"
+        return StripeSyncError(f"GET {path}: still refused ({reason}, 429)", permanent=False)
     if isinstance(exc, stripe.InvalidRequestError):
         return StripeSyncError(
             f"GET {path}: Stripe rejected the request ({status}): {exc.user_message or exc}",

@@ -1,13 +1,15 @@
-"""A sync run: list every resource, save each page, record the run.
+"""A sync run: backfill when needed, else one events poll; history; the run's record.
 
-Steps of `backfill`:
-1. record the run as `running` (so a crash leaves a visible trace);
-2. for each resource, fetch its pages and save each page (with its nested lists completed) in one
-   transaction;
-3. record the run as `ok`, or `failed` with the error, and the reads and objects it made.
-
-A later issue turns this into windowed, parallel, resumable backfill plus incremental event polls;
-the fetch/save split stays.
+Steps of `sync`:
+1. record the run as `running` (a crash leaves a visible trace, and its reads still count);
+2. decide: no backfill yet, or an events cursor too old to poll (Stripe keeps 30 days of
+   events) → start a backfill, recording the events cursor first; a backfill in progress →
+   resume its pending windows; otherwise → incremental;
+3. backfill: every pending window in parallel (`sync.backfill`); once complete, poll the events
+   that happened meanwhile;
+4. incremental: one events poll (`sync.incremental`);
+5. rebuild the history tables (`sync.history`), then record the run's end, its reads and the
+   month's reads.
 """
 
 from __future__ import annotations
@@ -17,109 +19,163 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import duckdb
 
-from sync.client import API_VERSION, StripeReader, StripeSyncError
-from sync.fetch import LIST_ENDPOINTS, complete_nested, fetch_pages
-from sync.objects import NESTED, ROW_BUILDERS
-from sync.store import upsert
+from sync.backfill import Backfill, Clock, Options, Progress
+from sync.client import AuthError, StripeReader, StripeSyncError
+from sync.fetch import RESOURCES
+from sync.history import rebuild_history
+from sync.incremental import CURSOR, REFRESHED, poll, unix
+from sync.store import delete_state, get_state, set_state, transaction
+from sync.windows import initial, load, save
 
-Clock = Callable[[], datetime]
-Progress = Callable[[str, int], None]
+BACKFILL = "backfill"
 
 
 @dataclass
 class RunResult:
     run_id: str
-    status: str
+    kind: str
+    status: str  # ok | partial | failed | abandoned
     reads: int
     objects: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     exception: StripeSyncError | None = field(default=None, repr=False)
+    complete: bool = True  # the warehouse holds a finished backfill (safe to publish)
 
 
-def backfill(
+def sync(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
     clock: Clock,
+    options: Options | None = None,
+    *,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> RunResult:
-    """List every resource into the warehouse; never raises for a Stripe error (it is recorded)."""
-    run_id = uuid.uuid4().hex
+    """One run; never raises for a Stripe error (it is recorded and returned)."""
+    options = options or Options()
+    kind = _kind(con, clock, options)
+    result = RunResult(uuid.uuid4().hex, kind, "ok", 0)
     reads_before = reader.reads.total
-    con.execute(
-        "INSERT INTO sync_runs (run_id, kind, started_at, status) "
-        "VALUES (?, 'backfill', ?, 'running')",
-        [run_id, clock()],
-    )
-    result = RunResult(run_id=run_id, status="ok", reads=0)
+    _record_start(con, result, clock())
+
+    def save_reads() -> None:
+        _record_reads(con, result.run_id, reader.reads.total - reads_before, clock())
+
     try:
-        for table, (path, params) in LIST_ENDPOINTS.items():
-            for page in fetch_pages(reader, path, params):
-                for written_table, count in save_page(reader, con, table, page, clock()).items():
-                    result.objects[written_table] = result.objects.get(written_table, 0) + count
-            if progress is not None:
-                progress(table, result.objects.get(table, 0))
+        if kind == "backfill":
+            _backfill(reader, con, clock, options, result, progress, should_stop, save_reads)
+        else:
+            _poll(reader, con, clock, options, result)
     except StripeSyncError as exc:
         result.status, result.error, result.exception = "failed", str(exc), exc
     result.reads = reader.reads.total - reads_before
-    con.execute(
-        "UPDATE sync_runs SET finished_at = ?, status = ?, reads = ?, objects = ?, error = ? "
-        "WHERE run_id = ?",
-        [clock(), result.status, result.reads, json.dumps(result.objects), result.error, run_id],
-    )
+    result.complete = (get_state(con, BACKFILL) or {}).get("status") == "done"
+    if result.complete:
+        rebuild_history(con, clock())
+    _record_end(con, result, clock())
     return result
 
 
-def save_page(
+def _kind(con: duckdb.DuckDBPyConnection, clock: Clock, options: Options) -> str:
+    backfill = get_state(con, BACKFILL)
+    if backfill is None or backfill.get("status") != "done":
+        return "backfill"
+    cursor = get_state(con, CURSOR)
+    if cursor is None or unix(clock()) - int(cursor["at"]) > options.cursor_max_age_seconds:
+        return "backfill"
+    return "incremental"
+
+
+def _backfill(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
-    table: str,
-    page: list[dict[str, Any]],
-    synced_at: datetime,
-) -> dict[str, int]:
-    """Save one page and its completed nested lists atomically; returns rows written per table."""
-    nested = NESTED.get(table)
-    children: list[dict[str, Any]] = []
-    if nested is not None:
-        attribute = nested[0]
-        for parent in page:
-            children.extend(complete_nested(reader, parent, attribute))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        written = {table: _save(con, table, page, synced_at)}
-        if nested is not None:
-            _, child_table, parent_column = nested
-            _drop_removed_children(con, child_table, parent_column, page, children)
-            written[child_table] = _save(con, child_table, children, synced_at)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return written
-
-
-def _save(
-    con: duckdb.DuckDBPyConnection, table: str, objects: list[dict[str, Any]], synced_at: datetime
-) -> int:
-    rows = [ROW_BUILDERS[table](obj) for obj in objects]
-    return upsert(con, table, rows, raws=objects, api_version=API_VERSION, synced_at=synced_at)
-
-
-def _drop_removed_children(
-    con: duckdb.DuckDBPyConnection,
-    child_table: str,
-    parent_column: str,
-    parents: list[dict[str, Any]],
-    children: list[dict[str, Any]],
+    clock: Clock,
+    options: Options,
+    result: RunResult,
+    progress: Progress | None,
+    should_stop: Callable[[], bool],
+    on_flush: Callable[[], None],
 ) -> None:
-    """Children a parent no longer lists (an item replaced on a plan change) leave the table."""
-    parent_ids = [parent["id"] for parent in parents]
-    keep = [child["id"] for child in children] or [""]
-    con.execute(
-        f"DELETE FROM {child_table} WHERE {parent_column} IN (SELECT unnest(?)) "
-        "AND id NOT IN (SELECT unnest(?))",
-        [parent_ids, keep],
+    """Start (cursor first) or resume the windows, then catch up with the events meanwhile."""
+    if (get_state(con, BACKFILL) or {}).get("status") != "running":
+        with transaction(con):
+            set_state(con, CURSOR, {"at": unix(clock())}, clock())
+            set_state(con, BACKFILL, {"status": "running", "started": unix(clock())}, clock())
+            delete_state(con, REFRESHED)
+            save(con, initial(list(RESOURCES)))
+    run = Backfill(
+        reader,
+        con,
+        clock,
+        options,
+        progress=progress,
+        should_stop=should_stop,
+        on_flush=on_flush,
     )
+    outcome = run.run(load(con))
+    result.objects, result.errors = outcome.objects, outcome.errors
+    if outcome.abandoned:
+        result.status = "abandoned"
+        return
+    if not outcome.complete:
+        result.status = "partial" if outcome.objects else "failed"
+        return
+    with transaction(con):
+        set_state(con, BACKFILL, {"status": "done", "finished": unix(clock())}, clock())
+        set_state(con, REFRESHED, {"at": unix(clock())}, clock())
+    _poll(reader, con, clock, options, result)
+    if outcome.errors:
+        result.status = "partial"
+
+
+def _poll(
+    reader: StripeReader,
+    con: duckdb.DuckDBPyConnection,
+    clock: Clock,
+    options: Options,
+    result: RunResult,
+) -> None:
+    outcome = poll(
+        reader,
+        con,
+        clock,
+        overlap_seconds=options.events_overlap_seconds,
+        refresh_seconds=options.webhook_refresh_seconds,
+    )
+    for table, count in outcome.objects.items():
+        result.objects[table] = result.objects.get(table, 0) + count
+
+
+def _record_start(con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime) -> None:
+    con.execute(
+        "INSERT INTO sync_runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')",
+        [result.run_id, result.kind, now],
+    ).fetchall()
+
+
+def _record_reads(con: duckdb.DuckDBPyConnection, run_id: str, reads: int, now: datetime) -> None:
+    """Reads so far, so a run that is killed still counts what it spent (inside a flush)."""
+    con.execute("UPDATE sync_runs SET reads = ? WHERE run_id = ?", [reads, run_id]).fetchall()
+
+
+def _record_end(con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime) -> None:
+    if isinstance(result.exception, AuthError):
+        result.errors = {}
+    with transaction(con):
+        con.execute(
+            "UPDATE sync_runs SET finished_at = ?, status = ?, reads = ?, objects = ?, error = ?, "
+            "errors = ? WHERE run_id = ?",
+            [
+                now,
+                result.status,
+                result.reads,
+                json.dumps(result.objects),
+                result.error or ("; ".join(result.errors.values()) or None),
+                json.dumps(result.errors) if result.errors else None,
+                result.run_id,
+            ],
+        ).fetchall()

@@ -1,69 +1,141 @@
-"""Fetching: generators that yield pages of plain dicts, following Stripe's cursors.
+"""Fetching: what each resource is listed as, and one page at a time, following Stripe's cursors.
 
-Fetching knows nothing of the warehouse; `sync.engine` wires pages into `sync.store`.
+Fetching knows nothing of the warehouse: it returns page bodies (ingested by `sync.ingest`) and
+the few decoded fields the coordinator needs (ids, `created`, `has_more`). Nested lists that
+Stripe truncates (`subscription.items`, `invoice.lines`) are completed here, from the list's
+own `url`, before a page is handed over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sync.client import StripeReader
+from sync.client import Page, StripeReader
 
 PAGE_SIZE = 100
 
-# What a backfill lists, in an order that keeps parents ahead of the objects pointing at them.
-LIST_ENDPOINTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "products": ("/v1/products", {}),
-    "prices": ("/v1/prices", {}),
-    "customers": ("/v1/customers", {}),
-    "subscriptions": ("/v1/subscriptions", {"status": "all"}),
-    "invoices": ("/v1/invoices", {}),
-    "charges": ("/v1/charges", {}),
+
+@dataclass(frozen=True)
+class Resource:
+    """A list endpoint and the warehouse table its objects go to."""
+
+    name: str
+    path: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    windowed: bool = True  # accepts created[gte|lte] (webhook endpoints do not)
+    nested: tuple[tuple[str, str], ...] = ()  # (attribute, child table) to complete
+
+
+# What a backfill lists. Discounts have no list endpoint: they come expanded on subscriptions,
+# items and invoices, and from `customer.discount.*` events.
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource("products", "/v1/products"),
+        Resource("prices", "/v1/prices"),
+        Resource("coupons", "/v1/coupons"),
+        Resource("customers", "/v1/customers"),
+        Resource(
+            "subscriptions",
+            "/v1/subscriptions",
+            {"status": "all", "expand[0]": "data.discounts"},
+            nested=(("items", "subscription_items"),),
+        ),
+        Resource(
+            "invoices",
+            "/v1/invoices",
+            {"expand[0]": "data.discounts"},
+            nested=(("lines", "invoice_lines"),),
+        ),
+        Resource("charges", "/v1/charges"),
+        Resource("refunds", "/v1/refunds"),
+        Resource("disputes", "/v1/disputes"),
+        Resource("events", "/v1/events"),
+        Resource("webhook_endpoints", "/v1/webhook_endpoints", windowed=False),
+    )
 }
 
 
-def fetch_pages(
-    reader: StripeReader, path: str, params: Mapping[str, Any] | None = None
-) -> Iterator[list[dict[str, Any]]]:
-    """Every page of a list endpoint, newest first, `limit=100`, until `has_more` is false."""
-    cursor: str | None = None
-    while True:
-        query: dict[str, Any] = {**(params or {}), "limit": PAGE_SIZE}
-        if cursor is not None:
-            query["starting_after"] = cursor
-        page = reader.get(path, query)
-        data = page.get("data") or []
-        if data:
-            yield data
-        if not page.get("has_more") or not data:
-            return
-        cursor = data[-1]["id"]
+@dataclass
+class FetchedPage:
+    """One list page, and the rest of any nested list it truncated, as body texts."""
+
+    resource: str
+    body: str
+    count: int
+    has_more: bool
+    last_id: str | None
+    last_created: int | None
+    first_created: int | None
+    children: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # table -> [(parent, body)]
+
+
+def fetch_page(
+    reader: StripeReader,
+    resource: Resource,
+    *,
+    lo: int | None = None,
+    hi: int | None = None,
+    cursor: str | None = None,
+) -> FetchedPage:
+    """One page of `resource` created in [lo, hi], newest first, after `cursor`."""
+    params: dict[str, Any] = {**resource.params, "limit": PAGE_SIZE}
+    if lo is not None and lo > 0:
+        params["created[gte]"] = lo
+    if hi is not None:
+        params["created[lte]"] = hi
+    if cursor is not None:
+        params["starting_after"] = cursor
+    page = reader.page(resource.path, params)
+    return _fetched(reader, resource, page)
+
+
+def _fetched(reader: StripeReader, resource: Resource, page: Page) -> FetchedPage:
+    data = page.data.get("data") or []
+    first, last = (data[0], data[-1]) if data else ({}, {})
+    fetched = FetchedPage(
+        resource=resource.name,
+        body=page.body,
+        count=len(data),
+        has_more=bool(page.data.get("has_more")) and bool(data),
+        last_id=last.get("id") if isinstance(last, dict) else None,
+        last_created=last.get("created") if isinstance(last, dict) else None,
+        first_created=first.get("created") if isinstance(first, dict) else None,
+    )
+    for attribute, table in resource.nested:
+        fetched.children[table] = complete_nested(reader, data, attribute)
+    return fetched
 
 
 def complete_nested(
-    reader: StripeReader, parent: dict[str, Any], attribute: str
-) -> list[dict[str, Any]]:
-    """All children of an embedded list (`subscription.items`, `invoice.lines`).
+    reader: StripeReader, parents: list[Any], attribute: str
+) -> list[tuple[str, str]]:
+    """(parent id, page body) for every page of a truncated nested list beyond what is embedded.
 
     Stripe embeds only the first page; when it says `has_more`, the rest is listed from the
     list's own `url`, starting after the last embedded child.
     """
-    nested = parent.get(attribute) or {}
-    children = list(nested.get("data") or [])
-    if not nested.get("has_more"):
-        return children
-    url = nested.get("url")
-    if not url:
-        raise ValueError(f"{parent.get('id')}: {attribute} has more but no url to follow")
-    cursor = children[-1]["id"] if children else None
-    while True:
-        query: dict[str, Any] = {"limit": PAGE_SIZE}
-        if cursor is not None:
-            query["starting_after"] = cursor
-        page = reader.get(url, query)
-        data = page.get("data") or []
-        children.extend(data)
-        if not page.get("has_more") or not data:
-            return children
-        cursor = data[-1]["id"]
+    found = []
+    for parent in parents:
+        nested = parent.get(attribute) if isinstance(parent, dict) else None
+        if not isinstance(nested, dict) or not nested.get("has_more"):
+            continue
+        url, children = nested.get("url"), nested.get("data") or []
+        if not url:
+            continue  # nothing to follow; what is embedded is stored
+        cursor = children[-1]["id"] if children else None
+        while True:
+            query: dict[str, Any] = {"limit": PAGE_SIZE}
+            if cursor is not None:
+                query["starting_after"] = cursor
+            page = reader.page(url, query)
+            data = page.data.get("data") or []
+            found.append((parent["id"], page.body))
+            if not page.data.get("has_more") or not data:
+                break
+            cursor = data[-1]["id"]
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -12,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sync.ingest import Staging, flush, stage_pages
 from sync.snapshots import CURRENT, SnapshotReader, current_snapshot, publish
-from sync.store import open_warehouse, upsert
+from sync.store import open_warehouse, transaction
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -28,17 +30,11 @@ def _product(n: int) -> dict:
 
 
 def _add_products(con: duckdb.DuckDBPyConnection, start: int, count: int) -> None:
-    from sync.objects import product_row
-
     objects = [_product(n) for n in range(start, start + count)]
-    upsert(
-        con,
-        "products",
-        [product_row(o) for o in objects],
-        raws=objects,
-        api_version="v",
-        synced_at=T0,
-    )
+    staging = Staging()
+    stage_pages(con, staging, "products", [json.dumps({"data": objects})])
+    with transaction(con):
+        flush(con, staging, "v", T0)
 
 
 def test_nothing_is_current_before_the_first_publish(tmp_path: Path) -> None:

@@ -1,0 +1,206 @@
+"""The incremental sync: one `/v1/events` poll from the cursor, applied as the newest states.
+
+Steps of `poll`:
+1. list events created since the cursor minus an overlap (late-listed events are not missed;
+   those seen before are recognised by id and not applied again) — one read when idle;
+2. stage them; of the events not stored yet, keep per object the newest, unless a stored event
+   about that object is newer still;
+3. stage each kept event's `data.object` into its table (`*.deleted` marks it deleted),
+   completing truncated nested lists (`items`, `lines`) from their own urls. When an object's
+   newest second holds several events (an invoice created, finalized and paid at once), which
+   one is last cannot be told from `created`: the object is retrieved instead (one read; Stripe
+   allows 500 reads per transaction);
+4. at most hourly: list webhook endpoints again (those gone are marked deleted) and the events
+   still not delivered (the others get `pending_webhooks = 0`);
+5. write everything and move the cursor, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from sync.client import API_VERSION, StripeReader
+from sync.fetch import PAGE_SIZE, complete_nested
+from sync.ingest import Staging, flush, stage_pages, stage_select
+from sync.store import get_state, set_state, transaction
+
+Clock = Callable[[], datetime]
+
+# data.object.object -> (table, nested attribute to complete, child table)
+APPLIED: dict[str, tuple[str, str | None, str | None]] = {
+    "customer": ("customers", None, None),
+    "product": ("products", None, None),
+    "price": ("prices", None, None),
+    "coupon": ("coupons", None, None),
+    "discount": ("discounts", None, None),
+    "subscription": ("subscriptions", "items", "subscription_items"),
+    "invoice": ("invoices", "lines", "invoice_lines"),
+    "charge": ("charges", None, None),
+    "refund": ("refunds", None, None),
+    "dispute": ("disputes", None, None),
+}
+# Objects that can be retrieved by id (discounts cannot), with the expansions a backfill uses.
+RETRIEVE: dict[str, dict[str, str]] = {
+    name: {"expand[0]": "discounts"} if name in ("subscription", "invoice") else {}
+    for name in APPLIED
+    if name != "discount"
+}
+CURSOR = "events_cursor"
+REFRESHED = "webhooks_refreshed_at"
+
+
+@dataclass
+class PollOutcome:
+    events: int = 0
+    applied: int = 0
+    objects: dict[str, int] = field(default_factory=dict)
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
+
+
+def poll(
+    reader: StripeReader,
+    con: duckdb.DuckDBPyConnection,
+    clock: Clock,
+    *,
+    overlap_seconds: int,
+    refresh_seconds: int,
+) -> PollOutcome:
+    """Apply what happened since the last poll; the cursor moves only if all of it is stored."""
+    started = unix(clock())
+    cursor = int(get_state(con, CURSOR)["at"])
+    staging, outcome = Staging(), PollOutcome()
+    pages = list_all(reader, "/v1/events", {"created[gte]": max(0, cursor - overlap_seconds)})
+    stage_pages(con, staging, "events", [body for _, body in pages])
+    outcome.events = sum(len(data) for data, _ in pages)
+    newest = max((e["created"] for data, _ in pages for e in data), default=cursor)
+    chosen = _chosen(con)
+    outcome.applied = len(chosen)
+    if chosen:
+        _stage_objects(reader, con, staging, chosen, pages)
+    endpoints = _refresh_due(con, clock, refresh_seconds)
+    listed: list[str] = []
+    if endpoints:
+        listed = _stage_refresh(reader, con, staging)
+    with transaction(con):
+        outcome.objects = flush(con, staging, API_VERSION, clock())
+        if endpoints:
+            _mark_refreshed(con, listed, clock())
+        set_state(con, CURSOR, {"at": max(started, newest)}, clock())
+    return outcome
+
+
+def list_all(
+    reader: StripeReader, path: str, params: dict[str, Any]
+) -> list[tuple[list[dict[str, Any]], str]]:
+    """Every page of a list: (decoded objects, body text)."""
+    pages, cursor = [], None
+    while True:
+        query = {**params, "limit": PAGE_SIZE}
+        if cursor is not None:
+            query["starting_after"] = cursor
+        page = reader.page(path, query)
+        data = page.data.get("data") or []
+        pages.append((data, page.body))
+        if not page.data.get("has_more") or not data:
+            return pages
+        cursor = data[-1]["id"]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    event_id: str
+    object_type: str
+    object_id: str
+    tied: bool  # other new events about the object share its second
+
+
+def _chosen(con: duckdb.DuckDBPyConnection) -> list[Chosen]:
+    """The newest new event per object, where no stored event about it is newer."""
+    types = ", ".join(f"'{name}'" for name in APPLIED)
+    rows = con.execute(
+        f"""
+        SELECT s.id, s.object_type, s.object_id,
+               count(*) OVER (PARTITION BY s.object_id, s.created) > 1 AND s.type NOT LIKE
+                   '%.deleted' AS tied
+        FROM stage_events AS s
+        WHERE s._reason IS NULL AND s.object_type IN ({types})
+          AND s.id NOT IN (SELECT id FROM events)
+          AND NOT EXISTS (SELECT 1 FROM events AS e
+                          WHERE e.object_id = s.object_id AND e.created > s.created)
+        QUALIFY row_number() OVER (PARTITION BY s.object_id ORDER BY s.created DESC) = 1
+        """
+    ).fetchall()
+    return [Chosen(*row) for row in rows]
+
+
+def _stage_objects(
+    reader: StripeReader,
+    con: duckdb.DuckDBPyConnection,
+    staging: Staging,
+    chosen: list[Chosen],
+    pages: list[tuple[list[dict[str, Any]], str]],
+) -> None:
+    """Stage each chosen event's object (or the object retrieved, when its event is tied)."""
+    events = {e.get("id"): e for data, _ in pages for e in data}
+    for object_type in sorted({c.object_type for c in chosen}):
+        table, attribute, child = APPLIED[object_type]
+        group = [c for c in chosen if c.object_type == object_type]
+        fetched = [c for c in group if c.tied and object_type in RETRIEVE]
+        from_events = [c.event_id for c in group if c not in fetched]
+        deleted = "FALSE" if object_type == "subscription" else "type LIKE '%.deleted'"
+        stage_select(
+            con,
+            staging,
+            table,
+            f"SELECT raw->'$.data.object' AS raw, {deleted} AS deleted, NULL AS parent "
+            "FROM stage_events WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [from_events],
+        )
+        objects = [events[i]["data"]["object"] for i in from_events if i in events]
+        for item in fetched:
+            page = reader.page(f"/v1/{table}/{item.object_id}", RETRIEVE[object_type])
+            stage_pages(con, staging, table, [f'{{"data":[{page.body}]}}'])
+            objects.append(page.data)
+        if attribute is not None and child is not None:
+            rest = complete_nested(reader, objects, attribute)
+            stage_pages(con, staging, child, [b for _, b in rest], [p for p, _ in rest])
+
+
+def _refresh_due(con: duckdb.DuckDBPyConnection, clock: Clock, refresh_seconds: int) -> bool:
+    last = get_state(con, REFRESHED)
+    return last is None or unix(clock()) - int(last["at"]) >= refresh_seconds
+
+
+def _stage_refresh(
+    reader: StripeReader, con: duckdb.DuckDBPyConnection, staging: Staging
+) -> list[str]:
+    """List webhook endpoints and undelivered events again; returns the endpoint ids listed."""
+    endpoints = list_all(reader, "/v1/webhook_endpoints", {})
+    stage_pages(con, staging, "webhook_endpoints", [body for _, body in endpoints])
+    pending = list_all(reader, "/v1/events", {"delivery_success": "false"})
+    stage_pages(con, staging, "events", [body for _, body in pending])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE still_pending AS SELECT unnest(?::VARCHAR[]) AS id",
+        [[e["id"] for data, _ in pending for e in data]],
+    ).fetchall()
+    return [e["id"] for data, _ in endpoints for e in data]
+
+
+def _mark_refreshed(con: duckdb.DuckDBPyConnection, listed: list[str], now: datetime) -> None:
+    con.execute(
+        "UPDATE webhook_endpoints SET deleted = TRUE WHERE id NOT IN (SELECT unnest(?::VARCHAR[]))",
+        [listed],
+    ).fetchall()
+    con.execute(
+        "UPDATE events SET pending_webhooks = 0 WHERE pending_webhooks > 0 "
+        "AND id NOT IN (SELECT id FROM still_pending)"
+    ).fetchall()
+    set_state(con, REFRESHED, {"at": unix(now)}, now)

@@ -1,0 +1,91 @@
+"""Client-side rate limits: one token bucket for the whole account, one per endpoint.
+
+Stripe answers 429 once the account-wide (100/s live, 25/s test) or the per-endpoint (25/s)
+limiter runs dry, and the SDK does not retry those. Waiting here first is cheaper than being
+refused: every worker thread takes a token from both buckets before each HTTP request (SDK
+retries included, since the limiter sits inside the HTTP client). The buckets hold at most one
+token, so requests are spaced evenly and no stretch of T seconds ever carries more than
+`rate × T + 1` of them — below what Stripe's own buckets (burst = rate) would admit.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+
+_ID_SEGMENT = re.compile(r"^/v1/([a-z_]+)/[^/]+")
+
+TEST_MODE_RATE = 20.0  # Stripe allows 25/s in test mode; keep a margin
+LIVE_MODE_RATE = 90.0  # of 100/s in live mode
+ENDPOINT_RATE = 24.0  # of 25/s per endpoint
+
+
+def default_rate(api_key: str) -> float:
+    """The account-wide rate for a key: test keys (`sk_test_`, `rk_test_`) get the test limit."""
+    return TEST_MODE_RATE if "_test_" in api_key[:8] else LIVE_MODE_RATE
+
+
+def endpoint_of(path: str) -> str:
+    """The endpoint a request counts against, as Stripe groups them: ids become `{id}`.
+
+    `/v1/charges?limit=3` -> `/v1/charges`; `/v1/invoices/in_1/lines` -> `/v1/invoices/{id}/lines`.
+    """
+    bare = path.split("?", 1)[0].rstrip("/") or "/"
+    if "://" in bare:
+        bare = "/" + bare.split("://", 1)[1].split("/", 1)[-1]
+    return _ID_SEGMENT.sub(r"/v1/\1/{id}", bare, count=1)
+
+
+class _Bucket:
+    """A token bucket of capacity one; not thread-safe alone (RateLimiter holds the lock)."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        if rate <= 0:
+            raise ValueError(f"a rate limit must be positive, got {rate}")
+        self.rate = rate
+        self.tokens = 1.0
+        self.at = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until a whole token is there (0 if one is there now)."""
+        self.tokens = min(1.0, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0 - 1e-9:  # float dust must not leave a waiter sleeping 1e-17 s
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+class RateLimiter:
+    """Blocks the calling thread until both its endpoint's bucket and the global one allow."""
+
+    def __init__(
+        self,
+        rate: float,
+        endpoint_rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._global = _Bucket(rate, clock())
+        self._endpoint_rate = endpoint_rate
+        self._endpoints: dict[str, _Bucket] = {}
+
+    def acquire(self, path: str) -> None:
+        """Take one token from the global bucket and one from `path`'s endpoint bucket."""
+        endpoint = endpoint_of(path)
+        while True:
+            with self._lock:
+                now = self._clock()
+                bucket = self._endpoints.get(endpoint)
+                if bucket is None:
+                    bucket = self._endpoints[endpoint] = _Bucket(self._endpoint_rate, now)
+                delay = max(self._global.wait(now), bucket.wait(now))
+                if delay == 0.0:
+                    self._global.tokens = max(0.0, self._global.tokens - 1.0)
+                    bucket.tokens = max(0.0, bucket.tokens - 1.0)
+                    return
+            self._sleep(delay)

@@ -1,0 +1,94 @@
+"""What `paylens sync status` shows: cursor age, last runs, objects, errors, reads this month."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from sync.store import get_state
+
+MONTHLY_READ_FLOOR = 10_000  # Stripe's floor of read requests a month for any account
+TABLES = (
+    "customers", "products", "prices", "coupons", "discounts", "subscriptions",
+    "subscription_items", "invoices", "invoice_lines", "charges", "refunds", "disputes",
+    "events", "webhook_endpoints", "quarantine",
+)  # fmt: skip
+
+
+def sync_status(con: duckdb.DuckDBPyConnection, now: datetime, runs: int = 5) -> dict[str, Any]:
+    """A JSON-ready summary of the sync's state as of `now`."""
+    cursor = get_state(con, "events_cursor")
+    backfill = get_state(con, "backfill") or {}
+    month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    reads = con.execute(
+        "SELECT coalesce(sum(reads), 0) FROM sync_runs WHERE started_at >= ?",
+        [month.replace(tzinfo=None)],
+    ).fetchall()[0][0]
+    pending = con.execute(
+        "SELECT resource, count(*) FROM sync_windows WHERE state <> 'done' GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return {
+        "backfill": backfill.get("status", "not started"),
+        "windows_left": {resource: count for resource, count in pending},
+        "cursor_age_seconds": None if cursor is None else int(now.timestamp()) - int(cursor["at"]),
+        "reads_this_month": int(reads),
+        "monthly_read_floor": MONTHLY_READ_FLOOR,
+        "objects": {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in TABLES
+        },
+        "runs": _runs(con, runs),
+    }
+
+
+def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT run_id, kind, started_at, finished_at, status, reads, errors, error "
+        "FROM sync_runs ORDER BY started_at DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [
+        {
+            "kind": kind,
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat() if finished else None,
+            "status": status,
+            "reads": reads,
+            "errors": json.loads(errors) if errors else {},
+            "error": error,
+        }
+        for _, kind, started, finished, status, reads, errors, error in rows
+    ]
+
+
+def format_status(status: dict[str, Any]) -> str:
+    age = status["cursor_age_seconds"]
+    lines = [
+        f"backfill: {status['backfill']}"
+        + (
+            f" ({sum(status['windows_left'].values())} windows left)"
+            if status["windows_left"]
+            else ""
+        ),
+        f"events cursor age: {'never polled' if age is None else _age(age)}",
+        f"reads this month: {status['reads_this_month']:,} of Stripe's floor of "
+        f"{status['monthly_read_floor']:,}",
+        "objects: " + ", ".join(f"{t} {n:,}" for t, n in status["objects"].items()),
+        "last runs:",
+    ]
+    for run in status["runs"]:
+        line = f"  {run['started_at']}  {run['kind']:<11} {run['status']:<9} {run['reads']} reads"
+        if run["error"]:
+            line += f"  error: {run['error']}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _age(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
