@@ -40,9 +40,21 @@ def start(settings: Settings) -> subprocess.Popen[bytes]:
     """Start Streamlit in its own process group, so stopping it stops all it started."""
     check_binding(settings)
     env = {k: v for k, v in os.environ.items() if k not in _SECRETS_NOT_FOR_THE_DASHBOARD}
+    env.update(_settings_env(settings))
     command = [sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT)]
     command += [f"--{name}={value}" for name, value in _streamlit_options(settings).items()]
     return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """What the dashboard must see as this process does, even when set in code (the demo)."""
+    env = {
+        "PAYLENS_DATA_DIR": str(settings.data_dir),
+        "PAYLENS_REPORTING_CURRENCY": settings.reporting_currency,
+    }
+    if settings.fx_rates_file is not None:
+        env["PAYLENS_FX_RATES_FILE"] = str(settings.fx_rates_file)
+    return env
 
 
 def _streamlit_options(settings: Settings) -> dict[str, str]:

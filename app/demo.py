@@ -1,8 +1,11 @@
-"""`paylens demo`: the local sandbox, one sync, and the dashboard, stopped together on Ctrl-C.
+"""`paylens demo`: a live local Stripe, the sync service and the dashboard, stopped together.
 
-Steps: simulate the sandbox business up to today and serve it on a free loopback port; sync it
-into the data directory and publish a snapshot; start the dashboard; print its URL; on Ctrl-C or
-SIGTERM stop the dashboard's process group and the sandbox, leaving no process behind.
+Steps: simulate the sandbox business up to this very moment and serve it on a free loopback port
+with a live clock (the simulated business keeps running, `DEMO_SPEED` times faster than real
+time, so new signups, charges, failures and events keep arriving); run the sync service against
+it on the sandbox's own clock, a cycle every `DEMO_INTERVAL_SECONDS`; start the dashboard once
+the first snapshot is published and print its URL; on Ctrl-C or SIGTERM stop the service, the
+dashboard's process group and the sandbox, leaving no process behind.
 """
 
 from __future__ import annotations
@@ -10,57 +13,85 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-import signal
-import types
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app import dashboard_process
-from app.service import sync_and_publish, utc_now
+from app.scheduler import Service
+from app.service import utc_now
 from app.settings import Secret, Settings
-from sandbox.server import start_server
+from sandbox.server import SandboxServer, start_server
 from sandbox.sim import simulate
+from sync.snapshots import current_snapshot
 
 log = logging.getLogger("paylens.demo")
 EXAMPLE_FX_RATES = Path(__file__).resolve().parent.parent / "docs" / "examples" / "fx_rates.csv"
+DEMO_SPEED = 60.0  # simulated seconds per wall second: a simulated hour every minute
+DEMO_INTERVAL_SECONDS = 30
+DEMO_SYNC_RATE = 100.0  # the local sandbox has no rate limit; Stripe's live limit is 100/s
 
 
 def run(settings: Settings, *, seed: int, preset: str) -> int:
     dashboard_process.check_binding(settings)
-    log.info("simulating the %r sandbox business (seed %d)", preset, seed)
-    server = start_server(simulate(seed, utc_now().date(), preset))
-    process = None
+    started = utc_now()
+    log.info("simulating the %r sandbox business (seed %d) up to now", preset, seed)
+    sim = simulate(seed, started.date(), preset, now=int(started.timestamp()))
+    shutil.rmtree(demo_data_dir(settings), ignore_errors=True)  # each demo starts afresh
+    server = start_server(sim, speed=DEMO_SPEED)
     try:
         demo_settings = dataclasses.replace(
             settings,
+            data_dir=demo_data_dir(settings),
             stripe_api_key=Secret(server.api_key),
             stripe_api_base=server.url,
+            sync_interval_seconds=DEMO_INTERVAL_SECONDS,
+            sync_rate=DEMO_SYNC_RATE,
         )
         _provide_example_rates(demo_settings)
-        log.info("sandbox serving at %s", server.url)
-        sync_and_publish(demo_settings)
-        process = dashboard_process.start(demo_settings)
-        print(
-            f"\npaylens demo: open {dashboard_process.url(settings)}  (Ctrl-C stops it all)\n",
-            flush=True,
-        )
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        return process.wait()
-    except KeyboardInterrupt:
-        return 0
+        log.info("sandbox serving at %s, its clock running %gx", server.url, DEMO_SPEED)
+        service = Service(demo_settings, clock=lambda: _simulated_time(server))
+        threading.Thread(
+            target=_start_dashboard_after_first_cycle,
+            args=(service,),
+            daemon=True,
+            name="demo-dashboard",
+        ).start()
+        return service.run()
     finally:
-        if process is not None:
-            dashboard_process.stop(process)
         server.shutdown()
 
 
+def demo_data_dir(settings: Settings) -> Path:
+    """The demo's own directory: a demo never touches the warehouse of a real account."""
+    return settings.data_dir / "demo"
+
+
+def _start_dashboard_after_first_cycle(service: Service) -> None:
+    """Wait for the first snapshot, then start the dashboard; the service stops it on exit."""
+    snapshots = service.settings.snapshot_dir
+    while current_snapshot(snapshots) is None and not service.stopping.is_set():
+        service.stopping.wait(0.2)
+    if service.stopping.is_set():
+        return
+    process = dashboard_process.start(service.settings)
+    service.on_stop.append(lambda: dashboard_process.stop(process))
+    print(
+        f"\npaylens demo: open {dashboard_process.url(service.settings)}  (Ctrl-C stops it all)\n"
+        f"the same numbers on the command line: PAYLENS_DATA_DIR={service.settings.data_dir} "
+        ".venv/bin/paylens report --json\n",
+        flush=True,
+    )
+
+
+def _simulated_time(server: SandboxServer) -> datetime:
+    return datetime.fromtimestamp(server.simulated_now(), UTC)
+
+
 def _provide_example_rates(settings: Settings) -> None:
-    """The sandbox bills in USD and EUR; without rates the dashboard could not total them."""
+    """The sandbox bills in several currencies; without rates the dashboard could not total them."""
     if settings.fx_rates_path is None:
         target = settings.data_dir / "fx_rates.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(EXAMPLE_FX_RATES, target)
         log.info("no FX rates configured: using the example rates, copied to %s", target)
-
-
-def _raise_interrupt(signum: int, frame: types.FrameType | None) -> None:
-    raise KeyboardInterrupt

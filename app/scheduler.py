@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +86,9 @@ class Service:
         self.interval = interval_seconds or settings.sync_interval_seconds
         self.stopping = threading.Event()
         self.after_sync: list[Hook] = []
-        self.cycles: list[RunResult | None] = []  # None: a cycle that failed before syncing
+        self.on_stop: list[Callable[[], None]] = []  # run once the scheduler has ended
+        # The latest cycles' results (None: a cycle that failed before syncing), bounded.
+        self.cycles: deque[RunResult | None] = deque(maxlen=100)
         self._busy = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self.scheduler = BlockingScheduler(
@@ -119,6 +122,8 @@ class Service:
             with self._busy:  # the cycle that was running when asked to stop has ended
                 pass
         finally:
+            for callback in self.on_stop:
+                callback()
             if self._con is not None:
                 self._con.close()
             lock.release()

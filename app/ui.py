@@ -14,6 +14,7 @@ import duckdb
 import streamlit as st
 
 from app.settings import Settings, load_settings
+from sync.runs import latest_runs
 from sync.snapshots import SnapshotReader
 
 
@@ -54,5 +55,10 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         reader.close()
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
+def data_date(con: duckdb.DuckDBPyConnection) -> date:
+    """The day the data describes: that of the last finished sync, else today (UTC)."""
+    runs = latest_runs(con, limit=5)
+    finished = runs["finished_at"].dropna()
+    if finished.empty:
+        return datetime.now(UTC).date()
+    return date.fromisoformat(str(finished.max())[:10])

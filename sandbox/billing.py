@@ -8,10 +8,12 @@ Nested lists are embedded truncated to their first ``NESTED_LIMIT`` entries, lik
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sandbox.catalog import MINOR_UNITS, plan_object
 from sandbox.ids import IdFactory
+from sandbox.shared import EMPTY_DICT, EMPTY_LIST, Parts
 
 NESTED_LIMIT = 10
 
@@ -116,43 +118,69 @@ def line_object(
     quantity: int,
     description: str,
     proration: bool = False,
+    parts: Parts | None = None,
 ) -> dict[str, Any]:
-    """An invoice line billing ``item`` for ``period``; discounts are filled in afterwards."""
+    """An invoice line billing ``item`` for ``period``; discounts are filled in afterwards.
+
+    ``parts`` (the subscription's ``Parts``) shares the nested values that depend only on the
+    item, its price and the period between the subscription's lines; empty lists and dicts are
+    the shared ones of ``sandbox.shared`` (replaced, never mutated).
+    """
     price = item["price"]
-    unit = price["unit_amount_decimal"] if price["unit_amount_decimal"] is not None else None
+    unit = price["unit_amount_decimal"]
+    if unit is None:
+        unit = str(amount // max(quantity, 1))
+    parts = Parts() if parts is None else parts
+    if proration:
+        parent = _line_parent(item["subscription"], item["id"], ids.new("ii"))
+    else:
+        parent = parts.get_or_make(
+            ("line", item["id"]), _line_parent, item["subscription"], item["id"], None
+        )
     return {
         "id": ids.new("il"),
         "object": "line_item",
         "amount": amount,
         "currency": price["currency"],
         "description": description,
-        "discount_amounts": [],
+        "discount_amounts": EMPTY_LIST,
         "discountable": True,
-        "discounts": [],
+        "discounts": EMPTY_LIST,
         "invoice": invoice,
         "livemode": False,
-        "metadata": {},
-        "parent": {
-            "invoice_item_details": None,
-            "subscription_item_details": {
-                "invoice_item": ids.new("ii") if proration else None,
-                "proration": proration,
-                "proration_details": {"credited_items": None},
-                "subscription": item["subscription"],
-                "subscription_item": item["id"],
-            },
-            "type": "subscription_item_details",
-        },
-        "period": {"end": period[1], "start": period[0]},
-        "pretax_credit_amounts": [],
-        "pricing": {
-            "price_details": {"price": price["id"], "product": price["product"]},
-            "type": "price_details",
-            "unit_amount_decimal": unit if unit is not None else str(amount // max(quantity, 1)),
-        },
+        "metadata": EMPTY_DICT,
+        "parent": parent,
+        "period": parts.period(period),
+        "pretax_credit_amounts": EMPTY_LIST,
+        "pricing": parts.get_or_make(("pricing", price["id"], unit), _pricing, price, unit),
         "quantity": quantity,
         "subtotal": amount,
-        "taxes": [],
+        "taxes": EMPTY_LIST,
+    }
+
+
+_NO_CREDITS: dict[str, Any] = {"credited_items": None}
+
+
+def _line_parent(subscription: str, item: str, invoice_item: str | None) -> dict[str, Any]:
+    return {
+        "invoice_item_details": None,
+        "subscription_item_details": {
+            "invoice_item": invoice_item,
+            "proration": invoice_item is not None,
+            "proration_details": _NO_CREDITS,
+            "subscription": subscription,
+            "subscription_item": item,
+        },
+        "type": "subscription_item_details",
+    }
+
+
+def _pricing(price: dict[str, Any], unit: str) -> dict[str, Any]:
+    return {
+        "price_details": {"price": price["id"], "product": price["product"]},
+        "type": "price_details",
+        "unit_amount_decimal": unit,
     }
 
 
@@ -160,9 +188,16 @@ def line_description(price: dict[str, Any], quantity: int, name: str, *, trial: 
     """Stripe's wording for a subscription line ("3 × Team (at 15.00 USD / month)")."""
     if trial:
         return f"Trial period for {name}"
-    if price["unit_amount"] is None:
-        return f"{quantity} × {name} (tiered)"
-    major = price["unit_amount"] / MINOR_UNITS[price["currency"]]
-    decimals = 2 if MINOR_UNITS[price["currency"]] > 1 else 0
-    unit = f"{major:,.{decimals}f} {price['currency'].upper()}"
-    return f"{quantity} × {name} (at {unit} / {price['recurring']['interval']})"
+    interval = price["recurring"]["interval"]
+    return _description(price["unit_amount"], price["currency"], interval, quantity, name)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _description(unit_amount: int | None, currency: str, interval: str, qty: int, name: str) -> str:
+    """Cached: a few thousand distinct wordings serve a million lines (one string each)."""
+    if unit_amount is None:
+        return f"{qty} × {name} (tiered)"
+    major = unit_amount / MINOR_UNITS[currency]
+    decimals = 2 if MINOR_UNITS[currency] > 1 else 0
+    unit = f"{major:,.{decimals}f} {currency.upper()}"
+    return f"{qty} × {name} (at {unit} / {interval})"

@@ -19,10 +19,11 @@ from sandbox.catalog import plan_object as plan_view
 from sandbox.clock import within_day
 from sandbox.invoicing import issue_invoice
 from sandbox.subscriptions import Collection, ItemSpec, PendingProration, Sub, truth_item
-from sandbox.truth import Happening
+from sandbox.truth import Happening, TruthItem
 
 if TYPE_CHECKING:
     from sandbox.engine import Engine
+    from sandbox.model import Obj
 
 _FLAT_PLANS = [p for p in PLANS if not p.per_seat]  # plans a customer switches between
 
@@ -65,24 +66,32 @@ def change(engine: Engine, at: int, sub: Sub) -> None:
         happening = Happening(sub.id, sub.customer["id"], at, "change_without_proration")
         engine.sim.ledger.unobservable.append(happening)
         return
+    sub.pending += prorations(engine, (old_item, old_truth), (new_item, new_truth), at)
+    if upgrade and engine.rng.random() < engine.preset.immediate_invoice_share:
+        invoice_now(engine, sub, at)
+
+
+def prorations(
+    engine: Engine, old: tuple[Obj, TruthItem], new: tuple[Obj, TruthItem], at: int
+) -> list[PendingProration]:
+    """Credit for the old item's unused time and charge for the new one's, to period end."""
+    (old_item, old_truth), (new_item, new_truth) = old, new
     start, end = old_item["current_period_start"], old_item["current_period_end"]
     left = (end - at) / (end - start)
     name = engine.product_names
-    sub.pending += [
+    return [
         PendingProration(
             old_item, (at, end), -round(old_truth.period_amount() * left), old_truth.quantity,
             f"Unused time on {old_truth.quantity} × {name[old_item['price']['product']]}",
         ),
         PendingProration(
-            new_item, (at, end), round(new_truth.period_amount() * left), quantity,
-            f"Remaining time on {quantity} × {name[price['product']]}",
+            new_item, (at, end), round(new_truth.period_amount() * left), new_truth.quantity,
+            f"Remaining time on {new_truth.quantity} × {name[new_item['price']['product']]}",
         ),
     ]  # fmt: skip
-    if upgrade and engine.rng.random() < engine.preset.immediate_invoice_share:
-        _invoice_now(engine, sub, at)
 
 
-def _invoice_now(engine: Engine, sub: Sub, at: int) -> None:
+def invoice_now(engine: Engine, sub: Sub, at: int) -> None:
     """``always_invoice``: the prorations are billed and collected right away."""
     invoice = issue_invoice(
         engine, sub, "subscription_update", at, (at, at), (at, at), regular=False

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
+import gc
 import json
 import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
 from sandbox.api import PERMISSIONS
 from sandbox.faults import FaultPlan, parse_faults
 from sandbox.incidents import Incident, parse_incident
 from sandbox.model import Simulation
+from sandbox.scenario import ScenarioError, load_scenario, simulate_scenario
 from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
 from sandbox.stats import format_stats, monthly_stats
@@ -60,11 +61,13 @@ def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve, or print the truth or the stats; ``--scenario`` replaces the preset."""
     if args.sandbox_command == "truth":
-        print(truth_json(args.seed, args.until, args.as_of, args.preset), file=out)
+        text = truth_json(args.seed, args.until, args.as_of, args.preset, sim=args.scenario)
+        print(text, file=out)
         return 0
     if args.sandbox_command == "stats":
-        print(stats_text(args.seed, args.until, args.preset), file=out)
+        print(stats_text(args.seed, args.until, args.preset, sim=args.scenario), file=out)
         return 0
     options = ServeOptions(
         rate=args.rate,
@@ -74,10 +77,9 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
         speed=args.speed,
         restricted_keys=dict(args.restricted_key),
     )
-    sim = None if args.scenario is None else _load_scenario(args.scenario)
     run_sandbox(
         args.seed, args.until, args.port, args.key, args.preset, out,
-        options=options, incidents=args.incident, sim=sim,
+        options=options, incidents=args.incident, sim=args.scenario,
     )  # fmt: skip
     return 0
 
@@ -86,6 +88,12 @@ def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> No
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--until", type=_date, default=today, help="last simulated day")
     parser.add_argument("--preset", default="demo")
+    parser.add_argument(
+        "--scenario",
+        type=_scenario,
+        metavar="FILE",
+        help="a scripted business (TOML or JSON; see docs/SANDBOX.md) instead of a preset",
+    )
 
 
 def _serving_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +118,6 @@ def _serving_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY:RESOURCE,…",
         help="an extra key that may not read the listed resources (403)",
     )
-    add("--scenario", type=_scenario_path, metavar="FILE", help="serve a scripted business")
 
 
 def _date(text: str) -> dt.date:
@@ -154,23 +161,17 @@ def _restricted_key(text: str) -> tuple[str, list[str]]:
     return key, resources
 
 
-def _scenario_module() -> Any:
+def _scenario(path: str) -> Simulation:
+    """The scenario file, loaded and played to its last day, while arguments are parsed.
+
+    Playing it here makes every problem (a bad key, or an operation the business cannot do by
+    then) one argparse error quoting the ``ScenarioError``; ``--seed``, ``--until`` and
+    ``--preset`` are then ignored (the file has its own seed and days).
+    """
     try:
-        return importlib.import_module("sandbox.scenario")
-    except ModuleNotFoundError:
-        return None
-
-
-def _scenario_path(text: str) -> str:
-    if _scenario_module() is None:
-        raise argparse.ArgumentTypeError("scenario files are not supported yet")
-    return text
-
-
-def _load_scenario(path: str) -> Simulation:
-    """The scripted business of a scenario file (``sandbox.scenario.load_scenario``)."""
-    loaded: Simulation = _scenario_module().load_scenario(path)
-    return loaded
+        return simulate_scenario(load_scenario(path))
+    except ScenarioError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_sandbox(
@@ -196,6 +197,7 @@ def run_sandbox(
         sim = simulate(seed, until, preset, incidents=incidents)
     stop = threading.Event()
     previous = _stop_on_sigterm(stop)
+    gc.freeze()  # the served account lives as long as this call: never traverse it in a GC
 
     def announce(server: SandboxServer) -> None:
         print(_banner(sim, options), file=out)
@@ -211,6 +213,7 @@ def run_sandbox(
             restricted_keys=options.restricted_keys, on_ready=announce,
         )  # fmt: skip
     finally:
+        gc.unfreeze()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         print("sandbox stopped", file=out, flush=True)
@@ -248,11 +251,16 @@ def _stop_on_sigterm(stop: threading.Event) -> signal.Handlers | None:
     return previous if isinstance(previous, signal.Handlers) else signal.Handlers.SIG_DFL
 
 
-def truth_json(seed: int, until: dt.date, as_of: dt.date, preset: str) -> str:
-    """The ground truth for ``as_of`` as JSON text (see ``sandbox.sim.truth``)."""
-    return json.dumps(truth(simulate(seed, until, preset), as_of), indent=2)
+def truth_json(
+    seed: int, until: dt.date, as_of: dt.date, preset: str, *, sim: Simulation | None = None
+) -> str:
+    """The ground truth for ``as_of`` as JSON text (see ``sandbox.sim.truth``) of the preset,
+    or of ``sim`` (a scenario's simulation) when given."""
+    simulation = sim if sim is not None else simulate(seed, until, preset)
+    return json.dumps(truth(simulation, as_of), indent=2)
 
 
-def stats_text(seed: int, until: dt.date, preset: str) -> str:
-    """The preset's monthly figures as a table (see ``sandbox.stats``)."""
-    return format_stats(monthly_stats(simulate(seed, until, preset)))
+def stats_text(seed: int, until: dt.date, preset: str, *, sim: Simulation | None = None) -> str:
+    """The monthly figures of the preset, or of ``sim``, as a table (see ``sandbox.stats``)."""
+    simulation = sim if sim is not None else simulate(seed, until, preset)
+    return format_stats(monthly_stats(simulation))

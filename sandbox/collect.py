@@ -74,13 +74,20 @@ def _after_decline(engine: Engine, collection: Collection, at: int) -> None:
         engine.schedule(retry_at, _retry, collection)
         if sub.status != "past_due":
             engine.update_sub(sub, at, {"status": "past_due"})
-    elif engine.rng.random() < engine.preset.unpaid_share:
+    elif _ends_unpaid(engine, collection, at):
         endings.mark_unpaid(engine, sub, at)
     else:
         engine.update(
             "invoice.marked_uncollectible", invoice, at, uncollectible_changes(invoice, at)
         )
         endings.cancel(engine, sub, at, "payment_failed")
+
+
+def _ends_unpaid(engine: Engine, collection: Collection, at: int) -> bool:
+    """Exhausted dunning ends ``unpaid`` (else cancelled): as scripted, or at the preset's rate."""
+    if engine.script is not None:
+        return engine.script.ends_unpaid(collection.sub, at)
+    return engine.rng.random() < engine.preset.unpaid_share
 
 
 def _retry(engine: Engine, at: int, collection: Collection) -> None:
@@ -91,6 +98,8 @@ def _retry(engine: Engine, at: int, collection: Collection) -> None:
 
 def _draw_decline(engine: Engine, collection: Collection, at: int) -> Decline | None:
     """First attempts fail at the card's rate (or a spike's); retries keep the decline kind."""
+    if engine.script is not None:
+        return engine.script.decline(collection, at)
     rng = engine.rng
     if collection.decline is not None:
         return None if rng.random() < engine.preset.retry_success else collection.decline
@@ -119,6 +128,7 @@ def _charge(engine: Engine, collection: Collection, at: int, decline: Decline | 
         description="Subscription creation" if creation else "Subscription update",
         created=at,
         decline=decline,
+        parts=collection.sub.parts,
     )
     engine.sim.charges[charge["id"]] = charge
     engine.events.emit("charge.failed" if decline else "charge.succeeded", charge, at)

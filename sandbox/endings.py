@@ -36,16 +36,16 @@ def request_cancel(engine: Engine, at: int, sub: Sub) -> None:
     if sub.status not in ("active", "past_due", "trialing", "paused") or sub.cancel_at:
         return
     if sub.status == "active" and engine.rng.random() < engine.preset.period_end_share:
-        _cancel_at_period_end(engine, sub, at)
+        cancel_at_period_end(engine, sub, at, engine.rng.choice(FEEDBACK))
     else:
         cancel(engine, sub, at, "cancellation_requested")
 
 
-def _cancel_at_period_end(engine: Engine, sub: Sub, at: int) -> None:
+def cancel_at_period_end(engine: Engine, sub: Sub, at: int, feedback: str | None) -> None:
     """Stripe's ``cancel_at_period_end``: still active until the period ends."""
     end = sub.items[0]["current_period_end"]
     sub.cancel_at = end
-    details = {"comment": None, "feedback": engine.rng.choice(FEEDBACK), "reason": None}
+    details = {"comment": None, "feedback": feedback, "reason": None}
     details["reason"] = "cancellation_requested"
     changes = {
         "cancel_at_period_end": True,
@@ -59,7 +59,10 @@ def _cancel_at_period_end(engine: Engine, sub: Sub, at: int) -> None:
     _maybe_return(engine, sub, end)
 
 
-def cancel(engine: Engine, sub: Sub, at: int, reason: str) -> None:
+DRAW = "<drawn>"  # ``cancel``'s feedback when the caller leaves it to the random stream
+
+
+def cancel(engine: Engine, sub: Sub, at: int, reason: str, feedback: str | None = DRAW) -> None:
     """End the subscription now (or now that its period has ended, if that was requested)."""
     if sub.status == "canceled":
         return
@@ -69,7 +72,9 @@ def cancel(engine: Engine, sub: Sub, at: int, reason: str) -> None:
         engine.sim.ledger.churn(churn)
     changes: dict[str, object] = {"status": "canceled", "ended_at": at}
     if not requested:
-        feedback = engine.rng.choice(FEEDBACK) if reason == "cancellation_requested" else None
+        if feedback == DRAW:
+            voluntary = reason == "cancellation_requested"
+            feedback = engine.rng.choice(FEEDBACK) if voluntary else None
         details = {"comment": None, "feedback": feedback, "reason": reason}
         changes.update(canceled_at=at, cancellation_details=details)
     sub.pending = []

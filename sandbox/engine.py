@@ -18,7 +18,7 @@ import heapq
 import itertools
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.catalog import Catalog
 from sandbox.clock import DAY_SECONDS
@@ -26,11 +26,27 @@ from sandbox.events import EventLog
 from sandbox.ids import IdFactory
 from sandbox.incidents import Incident
 from sandbox.model import Obj, Simulation
+from sandbox.payments import Decline
 from sandbox.presets import Preset
-from sandbox.subscriptions import Sub
+from sandbox.subscriptions import Collection, Sub
 from sandbox.truth import MRR_STATUSES, Happening, SubscriptionState
 
 Handler = Callable[["Engine", int, Any], None]
+
+
+class Script(Protocol):
+    """Outcomes a scenario file decides instead of the preset's random draws.
+
+    ``decline``: whether an attempt to collect ``collection`` at ``at`` is declined (and how);
+    ``ends_unpaid``: whether exhausted dunning leaves ``sub`` unpaid (else it is cancelled);
+    ``usage``: the metered units ``item`` used last period (None: draw them as presets do).
+    """
+
+    def decline(self, collection: Collection, at: int) -> Decline | None: ...
+
+    def ends_unpaid(self, sub: Sub, at: int) -> bool: ...
+
+    def usage(self, sub: Sub, item: Obj) -> int | None: ...
 
 
 class Engine:
@@ -52,6 +68,7 @@ class Engine:
         self._sequence = itertools.count()
         self.product_names = {p["id"]: p["name"] for p in catalog.products.values()}
         self.next_signup: Callable[[int], int] = lambda at: at + DAY_SECONDS
+        self.script: Script | None = None  # set by scenario files; presets draw at random
 
     def schedule(self, at: int, handler: Handler, payload: Any = None) -> None:
         """Queue ``handler(engine, at, payload)``; ties fire in the order they were queued."""

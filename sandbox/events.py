@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.ids import IdFactory
+from sandbox.shared import NO_REQUEST
 from sandbox.webhooks import Webhooks
 
 Obj = dict[str, Any]
@@ -65,7 +66,7 @@ class EventLog:
             "data": data,
             "livemode": False,
             "pending_webhooks": 0,
-            "request": {"id": None, "idempotency_key": None},
+            "request": NO_REQUEST,  # shared (see sandbox.shared)
             "type": event_type,
         }
         self.webhooks.dispatch(event, at)

@@ -52,6 +52,7 @@ class Gate:
         self._clock = wall_clock
         self._started = wall_clock()
         self._seq = itertools.count()
+        self._admitted = itertools.count()  # numbers the requests the limiters let through
         self._seq_lock = threading.Lock()
         limited = rate is not None or endpoint_rate is not None
         self._limiter = RateLimiter(rate, endpoint_rate, wall_clock) if limited else None
@@ -60,8 +61,10 @@ class Gate:
     def admit(self, path: str) -> Ticket:
         """Number the request, then let the limiters and the fault plan decide its fate.
 
-        The fault depends only on (fault_seed, seq) and the window; a request the limiter
-        refuses still uses up its number, as it is still a request the client made.
+        The fault depends only on (fault_seed, n) and the window, where n counts the requests
+        the limiters let through: which requests a limiter refuses depends on timing, so
+        numbering faults among admitted requests keeps "the n-th request that got through"
+        failing the same way in every run, rate limits or not.
         """
         with self._seq_lock:
             seq = next(self._seq)
@@ -71,8 +74,10 @@ class Gate:
             at, limited = self._clock(), None
         if limited is not None:
             return Ticket(seq, at, limited=limited)
+        with self._seq_lock:
+            admitted = next(self._admitted)
         fault = self.plan.decide(
-            self.fault_seed, seq, wall_elapsed=at - self._started, sim_now=self.sim.now
+            self.fault_seed, admitted, wall_elapsed=at - self._started, sim_now=self.sim.now
         )
         return Ticket(seq, at, fault=fault)
 

@@ -56,7 +56,8 @@ class IndexStore:
             if name == "events":
                 floor = self.sim.now - EVENT_RETENTION_SECONDS
                 objects = [obj for obj in objects if obj["created"] >= floor]
-            index = self._indexes[name] = ListIndex(objects, self._filters(name))
+            rank = {object_id: i for i, object_id in enumerate(self.sim.resource(name))}
+            index = self._indexes[name] = ListIndex(objects, self._filters(name), rank)
             self._order[name] = index.objects
         return index
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.billing import nested_list
+from sandbox.shared import EMPTY_DICT, EMPTY_LIST, Parts
 
 # Fields every simulated invoice shares. Shared by reference: replace them, never mutate.
 _CONSTANT: dict[str, Any] = {
@@ -58,12 +59,14 @@ def invoice_object(
     period: tuple[int, int],
     lines: list[dict[str, Any]],
     discount: str | None = None,
+    parts: Parts | None = None,
 ) -> dict[str, Any]:
     """A finalized (``open``) invoice for ``lines``; payment outcomes update it afterwards.
 
     ``discount`` names the discount whose ``discount_amounts`` the lines already carry; a
     negative total (a downgrade credit larger than the charge) is due as 0, like Stripe's
-    credit to the customer balance.
+    credit to the customer balance. ``parts`` (the subscription's) shares ``parent`` between
+    its invoices.
     """
     subtotal = sum(line["amount"] for line in lines)
     off = sum(d["amount"] for line in lines for d in line["discount_amounts"])
@@ -86,16 +89,14 @@ def invoice_object(
         "customer_address": customer["address"],
         "customer_email": customer["email"],
         "customer_name": customer["name"],
-        "discounts": [] if discount is None else [discount],
+        "discounts": EMPTY_LIST if discount is None else [discount],
         "effective_at": created,
         "lines": nested_list(lines, f"/v1/invoices/{invoice}/lines"),
         "next_payment_attempt": None,
         "number": f"{customer['invoice_prefix']}-{sequence:04d}",
-        "parent": {
-            "quote_details": None,
-            "subscription_details": {"metadata": {}, "subscription": subscription["id"]},
-            "type": "subscription_details",
-        },
+        "parent": (Parts() if parts is None else parts).get_or_make(
+            "invoice_parent", _parent, subscription["id"]
+        ),
         "period_end": period[1],
         "period_start": period[0],
         "status": "open",
@@ -103,11 +104,19 @@ def invoice_object(
         "subtotal": subtotal,
         "subtotal_excluding_tax": subtotal,
         "total": total,
-        "total_discount_amounts": []
+        "total_discount_amounts": EMPTY_LIST
         if discount is None
         else [{"amount": off, "discount": discount}],
         "total_excluding_tax": total,
         "webhooks_delivered_at": created,
+    }
+
+
+def _parent(subscription: str) -> dict[str, Any]:
+    return {
+        "quote_details": None,
+        "subscription_details": {"metadata": EMPTY_DICT, "subscription": subscription},
+        "type": "subscription_details",
     }
 
 

@@ -56,7 +56,7 @@ def issue_invoice(
     lines += [
         line_object(
             engine.ids, invoice_id, p.item, p.period, amount=p.amount, quantity=p.quantity,
-            description=p.description, proration=True,
+            description=p.description, proration=True, parts=sub.parts,
         )
         for p in sub.pending
     ]  # fmt: skip
@@ -71,6 +71,7 @@ def issue_invoice(
         period=period,
         lines=lines,
         discount=discount,
+        parts=sub.parts,
     )
     engine.sim.invoices[invoice_id] = invoice
     engine.sim.invoice_lines[invoice_id] = lines
@@ -97,6 +98,7 @@ def _regular_lines(
                 amount=0 if trial else truth.period_amount(),
                 quantity=truth.quantity,
                 description=line_description(item["price"], truth.quantity, name, trial=trial),
+                parts=sub.parts,
             )
         )
     return lines
@@ -108,7 +110,9 @@ def _usage_lines(engine: Engine, sub: Sub, invoice_id: str, period: tuple[int, i
     for item, truth in zip(sub.items, sub.truth_items, strict=True):
         if truth.usage_type != "metered":
             continue
-        used = int(engine.rng.lognormvariate(4.5, 1.0))
+        used = engine.script.usage(sub, item) if engine.script is not None else None
+        if used is None:
+            used = int(engine.rng.lognormvariate(4.5, 1.0))
         name = engine.product_names[item["price"]["product"]]
         lines.append(
             line_object(
@@ -119,6 +123,7 @@ def _usage_lines(engine: Engine, sub: Sub, invoice_id: str, period: tuple[int, i
                 amount=used * truth.unit_amount,
                 quantity=used,
                 description=f"{used} × {name} (usage)",
+                parts=sub.parts,
             )
         )
     return lines

@@ -94,6 +94,16 @@ def _apply_coupon(engine: Engine, sub: Sub, at: int) -> None:
 def _start_trial(engine: Engine, sub: Sub, at: int) -> None:
     preset = engine.preset
     trial_end = at + preset.trial_days * DAY_SECONDS
+    start_trial(engine, sub, at, trial_end)
+    if not sub.has_card or engine.rng.random() < preset.trial_conversion:
+        engine.schedule(trial_end, _trial_end, sub)
+    else:
+        leave = engine.rng.randint(at + 3_600, trial_end - 1)
+        engine.schedule(leave, endings.request_cancel, sub)
+
+
+def start_trial(engine: Engine, sub: Sub, at: int, trial_end: int) -> None:
+    """A trial until ``trial_end``: the paid $0 invoice and the reminder 3 days before the end."""
     sub.obj.update(trial_start=at, trial_end=trial_end, status="trialing")
     sub.status = "trialing"
     set_item_periods(engine, sub, at, trial_end, at)
@@ -103,12 +113,7 @@ def _start_trial(engine: Engine, sub: Sub, at: int) -> None:
     )
     invoice.update(paid_changes(invoice, at))
     engine.update_sub(sub, at, {"latest_invoice": invoice["id"]})
-    engine.schedule(trial_end - 3 * DAY_SECONDS, _trial_will_end, sub)
-    if not sub.has_card or engine.rng.random() < preset.trial_conversion:
-        engine.schedule(trial_end, _trial_end, sub)
-    else:
-        leave = engine.rng.randint(at + 3_600, trial_end - 1)
-        engine.schedule(leave, endings.request_cancel, sub)
+    engine.schedule(max(at, trial_end - 3 * DAY_SECONDS), _trial_will_end, sub)
 
 
 def _trial_will_end(engine: Engine, at: int, sub: Sub) -> None:
@@ -122,6 +127,11 @@ def _trial_end(engine: Engine, at: int, sub: Sub) -> None:
     if not sub.has_card:
         _pause(engine, at, sub)
         return
+    convert_trial(engine, sub, at)
+
+
+def convert_trial(engine: Engine, sub: Sub, at: int) -> None:
+    """The trial ends with a card on file: the first paid period starts now."""
     sub.anchor = at
     engine.update_sub(sub, at, {"billing_cycle_anchor": at}, None)
     begin_period(engine, sub, at, 0, "subscription_cycle", (sub.obj["trial_start"], at))
@@ -129,16 +139,21 @@ def _trial_end(engine: Engine, at: int, sub: Sub) -> None:
 
 def _pause(engine: Engine, at: int, sub: Sub) -> None:
     """No card at trial end: Stripe pauses the subscription (no invoice, out of MRR)."""
-    engine.update_sub(sub, at, {"status": "paused", "pause_collection": None})
-    engine.events.emit("customer.subscription.paused", sub.obj, at)
+    pause(engine, sub, at)
     rng = engine.rng
     if rng.random() < engine.preset.paused_resume:
-        engine.schedule(at + rng.randint(1, 30) * DAY_SECONDS + 3_600, _resume, sub)
+        engine.schedule(at + rng.randint(1, 30) * DAY_SECONDS + 3_600, resume, sub)
     else:
         engine.schedule(at + rng.randint(20, 60) * DAY_SECONDS, endings.request_cancel, sub)
 
 
-def _resume(engine: Engine, at: int, sub: Sub) -> None:
+def pause(engine: Engine, sub: Sub, at: int) -> None:
+    """Stripe's ``paused`` status: no invoices and out of MRR until resumed."""
+    engine.update_sub(sub, at, {"status": "paused", "pause_collection": None})
+    engine.events.emit("customer.subscription.paused", sub.obj, at)
+
+
+def resume(engine: Engine, at: int, sub: Sub) -> None:
     """The customer adds a card and resumes: a new billing cycle starts now."""
     if sub.status != "paused":
         return
@@ -157,6 +172,8 @@ def _resume(engine: Engine, at: int, sub: Sub) -> None:
 def renew(engine: Engine, at: int, sub: Sub) -> None:
     """A period ended: end a pending cancellation, or bill the next period."""
     if sub.status not in ("active", "past_due"):
+        return
+    if at != sub.items[0]["current_period_end"]:  # a period a pause and resume replaced
         return
     if sub.cancel_at is not None:
         endings.cancel(engine, sub, at, "cancellation_requested")

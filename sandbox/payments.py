@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.ids import IdFactory
 from sandbox.people import Card
+from sandbox.shared import EMPTY_LIST, Parts
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,23 @@ def charge_object(
     description: str,
     created: int,
     decline: Decline | None,
+    parts: Parts | None = None,
 ) -> dict[str, Any]:
-    """A served ``charge``: succeeded when ``decline`` is None, failed with it otherwise."""
+    """A served ``charge``: succeeded when ``decline`` is None, failed with it otherwise.
+
+    The card's ``billing_details`` and ``payment_method_details`` are shared by the charges of
+    one subscription (``parts``), the ``outcome`` by every charge with the same one.
+    """
     ok = decline is None
     charge_id = ids.new("ch")
+    shared = Parts() if parts is None else parts
     return {
         **_CONSTANT,
         "id": charge_id,
         "amount": amount,
         "amount_captured": amount if ok else 0,
         "balance_transaction": ids.new("txn") if ok else None,
-        "billing_details": _billing_details(card),
+        "billing_details": shared.get_or_make("billing_details", _billing_details, card),
         "captured": ok,
         "created": created,
         "currency": currency,
@@ -148,10 +155,10 @@ def charge_object(
         "paid": ok,
         "payment_intent": payment_intent,
         "payment_method": card.payment_method,
-        "payment_method_details": {"card": _card_details(card), "type": "card"},
+        "payment_method_details": shared.get_or_make("card", _method_details, card),
         "refunds": {
             "object": "list",
-            "data": [],
+            "data": EMPTY_LIST,
             "has_more": False,
             "url": f"/v1/charges/{charge_id}/refunds",
         },
@@ -159,28 +166,38 @@ def charge_object(
     }
 
 
-@functools.lru_cache(maxsize=8_192)
 def _billing_details(card: Card) -> dict[str, Any]:
-    """Shared by every charge on the card (never mutated), which saves memory at scale."""
     address = dict.fromkeys(("city", "line1", "line2", "postal_code", "state"))
     address["country"] = card.country
     return {"address": address, "email": None, "name": None, "phone": None, "tax_id": None}
 
 
 def _outcome(rng: random.Random, decline: Decline | None) -> dict[str, Any]:
+    """Drawn as before, then taken from the few hundred distinct outcomes (shared)."""
     if decline is None:
         elevated = rng.random() < 0.04
-        return {
-            "advice_code": None,
-            "network_advice_code": None,
-            "network_decline_code": None,
-            "network_status": "approved_by_network",
-            "reason": "elevated_risk_level" if elevated else None,
-            "risk_level": "elevated" if elevated else "normal",
-            "risk_score": rng.randint(66, 74) if elevated else rng.randint(2, 64),
-            "seller_message": "Payment complete.",
-            "type": "authorized",
-        }
+        return _approved(elevated, rng.randint(66, 74) if elevated else rng.randint(2, 64))
+    score = rng.randint(76, 99) if decline.risk_level == "highest" else rng.randint(2, 64)
+    return _declined(decline, score)
+
+
+@functools.lru_cache(maxsize=1_024)
+def _approved(elevated: bool, score: int) -> dict[str, Any]:
+    return {
+        "advice_code": None,
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "approved_by_network",
+        "reason": "elevated_risk_level" if elevated else None,
+        "risk_level": "elevated" if elevated else "normal",
+        "risk_score": score,
+        "seller_message": "Payment complete.",
+        "type": "authorized",
+    }
+
+
+@functools.lru_cache(maxsize=1_024)
+def _declined(decline: Decline, score: int) -> dict[str, Any]:
     return {
         "advice_code": "try_again_later" if decline.outcome_type == _ISSUER else None,
         "network_advice_code": None,
@@ -188,17 +205,17 @@ def _outcome(rng: random.Random, decline: Decline | None) -> dict[str, Any]:
         "network_status": decline.network_status,
         "reason": decline.reason,
         "risk_level": decline.risk_level,
-        "risk_score": rng.randint(76, 99)
-        if decline.risk_level == "highest"
-        else rng.randint(2, 64),
+        "risk_score": score,
         "seller_message": decline.seller_message,
         "type": decline.outcome_type,
     }
 
 
-@functools.lru_cache(maxsize=8_192)
+def _method_details(card: Card) -> dict[str, Any]:
+    return {"card": _card_details(card), "type": "card"}
+
+
 def _card_details(card: Card) -> dict[str, Any]:
-    """Shared by every charge on the card, like ``_billing_details``."""
     return {
         "amount_authorized": None,
         "brand": card.brand,

@@ -99,6 +99,11 @@ class SandboxServer:
         self.host, self.port = str(httpd.server_address[0]), int(httpd.server_address[1])
         self.url = f"http://{self.host}:{self.port}"
 
+    def simulated_now(self) -> int:
+        """The simulated unix time now: where the live clock has got to, else the sim's end."""
+        live = self.gate.live
+        return live.target() if live is not None else int(self.gate.sim.now)
+
     def shutdown(self) -> None:
         """Stop accepting, close the socket and wait for the serving thread."""
         self._httpd.shutdown()

@@ -73,6 +73,11 @@ def simulate(
     try:
         engine.run_until(sim.now)
     finally:
+        # Everything allocated meanwhile is still "young": the first collection after
+        # enabling would traverse all of it (tens of seconds for `large`). Moving it to the
+        # oldest generation leaves it to the next full collection, like long-lived data.
+        gc.freeze()
+        gc.unfreeze()
         if collecting:
             gc.enable()
     sim.webhooks.refresh(sim.now)

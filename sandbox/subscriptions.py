@@ -27,6 +27,7 @@ from sandbox.model import Obj
 from sandbox.payments import Decline
 from sandbox.people import Person
 from sandbox.presets import INTERVALS, Preset
+from sandbox.shared import Parts
 from sandbox.truth import TruthDiscount, TruthItem
 
 ItemSpec = tuple[ProductSpec, int]  # (product, quantity; 0 for metered)
@@ -66,6 +67,7 @@ class Sub:
     reactivation: bool = False
     counted: bool = False  # has been in MRR at some point
     pending: list[PendingProration] = field(default_factory=list)
+    parts: Parts = field(default_factory=Parts)  # nested values its objects share
 
     @property
     def id(self) -> str:

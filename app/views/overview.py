@@ -17,9 +17,8 @@ from sync.runs import latest_runs
 CHART_DAYS = 90
 
 st.title("Overview")
-as_of = st.sidebar.date_input("As of (end of day, UTC)", value=ui.today())
-
 with ui.snapshot() as (con, snapshot_name):
+    as_of = st.sidebar.date_input("As of (end of day, UTC)", value=ui.data_date(con))
     report: dict[str, Any] = build_report(con, ui.settings(), as_of)
     daily = payment_success_daily(con, as_of - timedelta(days=CHART_DAYS - 1), as_of)
     runs = latest_runs(con, limit=1)

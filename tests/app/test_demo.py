@@ -61,8 +61,8 @@ def test_demo_serves_the_dashboard_and_ctrl_c_stops_everything(tmp_path: Path) -
             except OSError:
                 time.sleep(0.2)
         assert health == "ok"
-        assert (tmp_path / "snapshots" / "CURRENT").exists()
-        assert (tmp_path / "fx_rates.csv").exists()
+        assert (tmp_path / "demo" / "snapshots" / "CURRENT").exists()
+        assert (tmp_path / "demo" / "fx_rates.csv").exists()
         started = _children(demo.pid)
         assert started  # the dashboard runs as a child process
         demo.send_signal(signal.SIGINT)

@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 import stripe
 
+from sandbox.scenario import example, load_scenario, simulate_scenario
+from sandbox.server import start_server
 from sandbox.sim import Simulation
 
 
 def _newest_first(objects: dict[str, dict[str, Any]], **match: str) -> list[str]:
+    rank = {object_id: i for i, object_id in enumerate(objects)}
     chosen = [o for o in objects.values() if all(o.get(k) == v for k, v in match.items())]
-    return [o["id"] for o in sorted(chosen, key=lambda o: (-o["created"], o["id"]))]
+    return [o["id"] for o in sorted(chosen, key=lambda o: (-o["created"], -rank[o["id"]]))]
 
 
 @pytest.mark.parametrize("name", ["coupons", "refunds", "disputes", "webhook_endpoints"])
@@ -65,10 +68,26 @@ def test_a_refund_expands_its_charge(sim: Simulation, client: stripe.StripeClien
     assert got.charge.amount_refunded == sim.charges[refund["charge"]]["amount_refunded"]
 
 
-def test_subscriptions_expand_their_discounts(sim: Simulation, client: stripe.StripeClient) -> None:
-    subscription = next((s for s in sim.subscriptions.values() if s["discounts"]), None)
-    if subscription is None:
-        pytest.skip("the simulation attaches no discounts to subscriptions yet")
-    got = client.v1.subscriptions.retrieve(subscription["id"], params={"expand": ["discounts"]})
+def test_subscriptions_expand_their_discounts() -> None:
+    coupons = simulate_scenario(load_scenario(example("coupons")))
+    subscription = next(s for s in coupons.subscriptions.values() if s["discounts"])
+    with start_server(coupons) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        got = client.v1.subscriptions.retrieve(subscription["id"], params={"expand": ["discounts"]})
     assert [d.id for d in got.discounts] == subscription["discounts"]
     assert all(d.object == "discount" for d in got.discounts)
+
+
+def test_events_of_the_same_second_are_listed_latest_emitted_first(
+    sim: Simulation, client: stripe.StripeClient
+) -> None:
+    listed = [e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()]
+    emitted = list(sim.events)
+    position = {event_id: i for i, event_id in enumerate(emitted)}
+    by_second: dict[int, list[str]] = {}
+    for event_id in listed:
+        by_second.setdefault(sim.events[event_id]["created"], []).append(event_id)
+    shared = [ids for ids in by_second.values() if len(ids) > 1]
+    assert shared, "the small preset has no two events in one second"
+    for ids in shared:
+        assert ids == sorted(ids, key=lambda event_id: -position[event_id])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import io
 import os
 import re
@@ -72,16 +71,6 @@ def test_a_bad_flag_value_is_one_argparse_error_saying_what_is_wrong(
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert message in errors[0]
-
-
-def test_a_scenario_file_is_refused_until_scenarios_exist(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    if importlib.util.find_spec("sandbox.scenario") is not None:
-        pytest.skip("sandbox.scenario exists now; its own tests cover --scenario")
-    with pytest.raises(SystemExit):
-        _parse("--scenario", "business.toml")
-    assert "argument --scenario: scenario files are not supported yet" in capsys.readouterr().err
 
 
 def test_stats_prints_the_presets_monthly_figures() -> None:

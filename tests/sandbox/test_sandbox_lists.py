@@ -12,7 +12,11 @@ from sandbox.sim import Simulation
 
 
 def _newest_first(objects: dict[str, dict[str, Any]]) -> list[str]:
-    return [o["id"] for o in sorted(objects.values(), key=lambda o: (-o["created"], o["id"]))]
+    """Stripe's order: newest first; within one second, the later-created first."""
+    rank = {object_id: i for i, object_id in enumerate(objects)}
+    return [
+        o["id"] for o in sorted(objects.values(), key=lambda o: (-o["created"], -rank[o["id"]]))
+    ]
 
 
 def test_paging_forward_covers_every_customer_exactly_once_newest_first(
