@@ -106,14 +106,23 @@ def _int(name: str, raw: str) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _rate(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of requests a second, got {raw!r}") from None
-    if not 0 < value <= 10_000:
-        raise SettingsError(f"{name} must be above 0 requests a second, got {raw!r}")
-    return value
+def _positive(unit: str, high: float) -> Any:
+    """A parser of a number in (0, high] of `unit`, naming the variable when it is not one."""
+
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number of {unit}, got {raw!r}") from None
+        if not 0 < value <= high:
+            raise SettingsError(f"{name} must be above 0 and at most {high:g} {unit}, got {raw!r}")
+        return value
+
+    return parse
+
+
+_rate = _positive("requests a second", 10_000)
+_seconds = _positive("seconds", 600)
 
 
 def _bounded(low: int, high: int) -> Any:
@@ -124,16 +133,6 @@ def _bounded(low: int, high: int) -> Any:
         return value
 
     return parse
-
-
-def _seconds(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 < value <= 600:
-        raise SettingsError(f"{name} must be between 0 and 600 seconds, got {raw!r}")
-    return value
 
 
 def _port(name: str, raw: str) -> int:

@@ -61,6 +61,9 @@ def test_environment_values_are_parsed_and_typed() -> None:
             "PAYLENS_STRIPE_API_BASE must be an http(s) URL",
         ),
         ("STRIPE_API_KEY", "  ", "STRIPE_API_KEY is set but empty"),
+        ("PAYLENS_SYNC_RATE", "fast", "PAYLENS_SYNC_RATE must be a number of requests a second"),
+        ("PAYLENS_SYNC_RATE", "0", "PAYLENS_SYNC_RATE must be above 0 and at most 10000"),
+        ("PAYLENS_SYNC_TIMEOUT_SECONDS", "900", "at most 600 seconds, got '900'"),
     ],
 )
 def test_a_bad_value_is_one_message_naming_the_variable(
