@@ -2,17 +2,22 @@
 
 The SQL lives in `metrics/sql/*.sql` (package data) so each query can be read, reviewed and run on
 its own; values are always bound as DuckDB named parameters (`$as_of`), never formatted in.
+Layered queries are composed, not copied: each layer is one file whose result the next one reads
+by the layer's name (fivetran/dbt_stripe's staging → intermediate → mart, without a build step).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from importlib.resources import files
 
 import duckdb
 import pandas as pd
+
+Param = date | bool | int | float | str
 
 
 @cache
@@ -21,10 +26,36 @@ def load_sql(name: str) -> str:
     return files("metrics").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, date]) -> pd.DataFrame:
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Param]) -> pd.DataFrame:
     """Run one SQL file with its named parameters and return the result as a new DataFrame.
 
     Works on a read-only connection: the queries are single SELECTs built from CTEs and never
     create anything.
     """
-    return con.execute(load_sql(name), dict(params)).df()
+    return run_layers(con, [name], params)
+
+
+def run_layers(
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    params: Mapping[str, Param],
+    outer: str | None = None,
+) -> pd.DataFrame:
+    """Run SQL files as layers: each earlier file becomes a CTE named after it, which the later
+    files read; `outer` (a SELECT over the last layer, named `result`) shapes the output.
+
+    Only the parameters the composed text mentions are bound, so callers can pass one settings
+    mapping to every query.
+    """
+    text = compose(names, outer)
+    used = {key: value for key, value in params.items() if re.search(rf"\${key}\b", text)}
+    return con.execute(text, used).df()
+
+
+def compose(names: Sequence[str], outer: str | None = None) -> str:
+    """The composed SELECT for `run_layers`: every file a CTE, then `outer` or the last layer."""
+    if len(names) == 1 and outer is None:
+        return load_sql(names[0])
+    ctes = ",\n".join(f"{name.removesuffix('.sql')} AS (\n{load_sql(name)}\n)" for name in names)
+    final = outer if outer is not None else f"SELECT * FROM {names[-1].removesuffix('.sql')}"
+    return f"WITH {ctes}\n{final}"

@@ -65,10 +65,13 @@ SELECT t.* FROM (
 LEFT JOIN first_seen AS f USING (subscription)
 LEFT JOIN first_event AS e USING (subscription)
 WHERE t.moment IS NOT NULL
-  -- derived transitions only where nothing stronger speaks
-  AND NOT (t.rank = 1 AND (t.moment >= f.moment OR t.moment >= e.moment))
+  -- derived transitions only where nothing stronger speaks (coalesce: a subscription with no
+  -- status event compares against NULL, and NULL must not drop its whole derived past)
+  AND NOT coalesce(t.rank = 1 AND (t.moment >= f.moment OR t.moment >= e.moment), FALSE)
   -- an observation after the first event is later than the event that caused it
-  AND NOT (t.rank = 2 AND t.moment >= e.moment AND t.moment > (SELECT min(moment) FROM observed))
+  AND NOT coalesce(
+      t.rank = 2 AND t.moment >= e.moment AND t.moment > (SELECT min(moment) FROM observed), FALSE
+  )
 ;
 
 DELETE FROM subscription_status_history;

@@ -7,11 +7,13 @@ from types import ModuleType
 
 import pytest
 
+import metrics.movements
+import metrics.mrr
 import metrics.payments
 import metrics.revenue
 
 METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "METRICS.md"
-METRIC_MODULES = [metrics.revenue, metrics.payments]
+METRIC_MODULES = [metrics.revenue, metrics.payments, metrics.mrr, metrics.movements]
 
 
 def public_functions(module: ModuleType) -> list[str]:
