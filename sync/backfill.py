@@ -1,15 +1,21 @@
 """The parallel backfill: windows of every resource fetched by a pool, written by one thread.
 
 Worker threads only do HTTP (`sync.fetch`), under the token buckets every request shares. This
-thread owns the DuckDB connection and all window state: it hands the next page of a window to
-the pool, splits windows as densities show, buffers page bodies, and flushes them in bulk —
-objects and window progress in one transaction, so a crash at any point resumes from the last
-flush with nothing lost and nothing doubled (rows are keyed by Stripe id).
+thread owns all window state: it hands the next page of a window to the pool, splits windows as
+densities show, and buffers page bodies. A writer thread, the only user of the DuckDB connection
+while the backfill runs, flushes them in bulk — objects and window progress in one transaction,
+so a crash at any point resumes from the last flush with nothing lost and nothing doubled (rows
+are keyed by Stripe id) — while fetching goes on.
+
+Truncated nested lists (an invoice's lines beyond the 10 embedded) are fetched as tasks of their
+own, in parallel, and their page is held until all of them are in: they all share one endpoint,
+which on most accounts has the most pages and so sets how long the backfill takes.
 
 Steps of `Backfill.run`:
 1. queue every pending window, round-robin across resources;
-2. while pages are in flight: take each finished page, buffer it, split or advance its window;
-   record failures per resource (a failing resource stops for this run, the others go on);
+2. while pages are in flight: take each finished page, submit its follow-ups (or buffer it),
+   split or advance its window; record failures per resource (a failing resource stops for
+   this run, the others go on);
 3. flush whenever the buffer is big or old enough, and once at the end.
 """
 
@@ -19,13 +25,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
 from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
-from sync.fetch import RESOURCES, FetchedPage, fetch_page
+from sync.fetch import RESOURCES, FetchedPage, FollowUp, fetch_page, fetch_rest
 from sync.ingest import Staging, flush, stage_pages
 from sync.store import transaction
 from sync.windows import Window, save, split
@@ -41,11 +48,21 @@ class Options:
     workers: int = 24
     windows_per_resource: int = 6
     window_pages: int = 20
-    flush_seconds: float = 2.0
+    waiting_pages: int = 16  # pages of one resource held for their nested follow-ups, at most
+    flush_seconds: float = 0.5
     flush_bytes: int = 32 * 1024 * 1024
     events_overlap_seconds: int = 300
     webhook_refresh_seconds: int = 3600
     cursor_max_age_seconds: int = 29 * 86_400
+
+
+@dataclass
+class Waiting:
+    """A page held until the rest of its truncated nested lists is fetched."""
+
+    page: FetchedPage
+    window: Window
+    missing: int
 
 
 @dataclass
@@ -76,12 +93,16 @@ class Backfill:
         self.windows: list[Window] = []
         self.ready: dict[str, deque[Window]] = {}
         self.inflight: dict[Future[FetchedPage], Window] = {}
+        self.nested: dict[Future[list[tuple[str, str]]], tuple[Waiting, FollowUp]] = {}
+        self.waiting: dict[str, int] = {}  # resource -> pages held for follow-ups
         self.failed: set[str] = set()
         self.fetched: dict[str, int] = {}
         self._bodies: dict[str, list[str]] = {}
         self._children: dict[str, list[tuple[str, str]]] = {}
         self._buffered = 0
         self._flushed_at = monotonic()
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[dict[str, int]] | None = None
 
     def run(self, windows: list[Window]) -> Outcome:
         """Fetch every pending window; returns what was written and what failed."""
@@ -89,14 +110,19 @@ class Backfill:
         for window in windows:
             if window.state == "pending":
                 self.ready.setdefault(window.resource, deque()).append(window)
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="sync") as pool:
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="sync-writer") as self._writer,
+            # as many threads again for follow-ups: pages waiting for tokens must not hold them up
+            ThreadPoolExecutor(2 * self.options.workers, thread_name_prefix="sync") as pool,
+        ):
             try:
                 self._loop(pool)
+                self._flush()
+                self._collect()
             except BaseException:
-                for future in self.inflight:
+                for future in self._futures():
                     future.cancel()
-                raise
-        self._flush()
+                raise  # leaving the `with` waits for the write in progress
         self.outcome.complete = all(w.state != "pending" for w in self.windows)
         return self.outcome
 
@@ -106,40 +132,61 @@ class Backfill:
                 self.outcome.abandoned = True
             elif not self.outcome.abandoned:
                 self._submit(pool)
-            if not self.inflight:
+            if not self.inflight and not self.nested:
                 return
-            done, _ = wait(list(self.inflight), timeout=0.5, return_when=FIRST_COMPLETED)
+            done, _ = wait(self._futures(), timeout=0.5, return_when=FIRST_COMPLETED)
             for future in done:
-                self._take(future, self.inflight.pop(future))
+                if future in self.inflight:
+                    self._take(future, self.inflight.pop(future), pool)
+                else:
+                    self._take_nested(future, *self.nested.pop(future))
             if (
                 self._buffered >= self.options.flush_bytes
                 or self.monotonic() - self._flushed_at >= self.options.flush_seconds
             ):
                 self._flush()
 
+    def _futures(self) -> list[Future[Any]]:
+        return [*self.inflight, *self.nested]
+
     def _submit(self, pool: ThreadPoolExecutor) -> None:
-        """Fill the pool, one resource at a time in turn, at most N windows of one at once."""
+        """Fill the pool, one resource at a time in turn, at most N windows of one at once.
+
+        Follow-ups have threads of their own (the pool is twice `workers`); a resource with many
+        pages held for their follow-ups waits, so held pages (memory) stay few.
+        """
         busy: dict[str, int] = {}
         for window in self.inflight.values():
             busy[window.resource] = busy.get(window.resource, 0) + 1
         progressed = True
-        while progressed and len(self.inflight) < self.options.workers:
+        while progressed and self._free():
             progressed = False
             for resource, queue in self.ready.items():
                 if not queue or resource in self.failed:
                     continue
                 if busy.get(resource, 0) >= self.options.windows_per_resource:
                     continue
+                if self.waiting.get(resource, 0) >= self.options.waiting_pages:
+                    continue
                 window = queue.popleft()
                 spec = RESOURCES[resource]
-                future = pool.submit(fetch_page, self.reader, spec, **window.params())  # type: ignore[arg-type]
+                future = pool.submit(
+                    fetch_page,
+                    self.reader,
+                    spec,
+                    **window.params(),  # type: ignore[arg-type]
+                    complete=False,
+                )
                 self.inflight[future] = window
                 busy[resource] = busy.get(resource, 0) + 1
                 progressed = True
-                if len(self.inflight) >= self.options.workers:
+                if not self._free():
                     return
 
-    def _take(self, future: Future[FetchedPage], window: Window) -> None:
+    def _free(self) -> bool:
+        return len(self.inflight) < self.options.workers
+
+    def _take(self, future: Future[FetchedPage], window: Window, pool: ThreadPoolExecutor) -> None:
         try:
             page = future.result()
         except AuthError:
@@ -147,7 +194,14 @@ class Backfill:
         except StripeSyncError as exc:
             self._fail(window.resource, exc)
             return
-        self._buffer(page)
+        if page.follow_ups:
+            held = Waiting(page, window, len(page.follow_ups))
+            window.waiting += 1
+            self.waiting[window.resource] = self.waiting.get(window.resource, 0) + 1
+            for follow_up in page.follow_ups:
+                self.nested[pool.submit(fetch_rest, self.reader, follow_up)] = (held, follow_up)
+        else:
+            self._buffer(page)
         window.fetched += page.count
         if window.top is None:
             window.top = page.first_created
@@ -158,6 +212,25 @@ class Backfill:
         else:
             window.finished = True
         self._report(window.resource)
+
+    def _take_nested(
+        self, future: Future[list[tuple[str, str]]], held: Waiting, follow_up: FollowUp
+    ) -> None:
+        """A follow-up done: its page is buffered once all of its follow-ups are. On failure
+        the page is dropped and its window never counts as done (it is refetched next run)."""
+        try:
+            bodies = future.result()
+        except AuthError:
+            raise
+        except StripeSyncError as exc:
+            self._fail(held.window.resource, exc)
+            return
+        held.page.children.setdefault(follow_up.table, []).extend(bodies)
+        held.missing -= 1
+        if held.missing == 0:
+            self._buffer(held.page)
+            held.window.waiting -= 1
+            self.waiting[held.window.resource] -= 1
 
     def _maybe_split(self, window: Window, page: FetchedPage) -> None:
         if not RESOURCES[window.resource].windowed or page.last_created is None:
@@ -193,25 +266,46 @@ class Backfill:
         self.fetched[page.resource] = self.fetched.get(page.resource, 0) + page.count
 
     def _flush(self) -> None:
-        """Write the buffered pages and the windows they complete, in one transaction."""
-        staging = Staging()
-        for table, bodies in self._bodies.items():
-            stage_pages(self.con, staging, table, bodies)
-        for table, children in self._children.items():
-            stage_pages(
-                self.con, staging, table, [b for _, b in children], [p for p, _ in children]
-            )
-        with transaction(self.con):
-            written = flush(self.con, staging, API_VERSION, self.clock())
-            for window in self.windows:
-                if window.finished and window.state == "pending":
-                    window.state = "done"
-            save(self.con, self.windows)
-            self.on_flush()
-        for table, count in written.items():
-            self.outcome.objects[table] = self.outcome.objects.get(table, 0) + count
+        """Hand the buffered pages, and the windows they complete, to the writer thread.
+
+        One write at a time, in order: a window is saved as done in the same transaction as
+        its last pages (or after them). Fetching goes on meanwhile; a flush takes ~0.5 s.
+        """
+        self._collect()
+        for window in self.windows:
+            if window.finished and not window.waiting and window.state == "pending":
+                window.state = "done"
+        snapshot = [replace(w) for w in self.windows]
+        assert self._writer is not None
+        self._writing = self._writer.submit(self._write, self._bodies, self._children, snapshot)
         self._bodies, self._children, self._buffered = {}, {}, 0
         self._flushed_at = self.monotonic()
+
+    def _collect(self) -> None:
+        """Wait for the write in progress; count what it wrote (its error is raised here)."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        for table, count in writing.result().items():
+            self.outcome.objects[table] = self.outcome.objects.get(table, 0) + count
+
+    def _write(
+        self,
+        bodies: dict[str, list[str]],
+        children: dict[str, list[tuple[str, str]]],
+        windows: list[Window],
+    ) -> dict[str, int]:
+        """On the writer thread, the only user of the connection during a backfill."""
+        staging = Staging()
+        for table, pages in bodies.items():
+            stage_pages(self.con, staging, table, pages)
+        for table, nested in children.items():
+            stage_pages(self.con, staging, table, [b for _, b in nested], [p for p, _ in nested])
+        with transaction(self.con):
+            written = flush(self.con, staging, API_VERSION, self.clock())
+            save(self.con, windows)
+            self.on_flush()
+        return written
 
     def _report(self, resource: str) -> None:
         if self.progress is None:

@@ -58,9 +58,23 @@ RESOURCES: dict[str, Resource] = {
 }
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """The rest of one parent's truncated nested list, after the children it embeds."""
+
+    table: str
+    parent: str
+    url: str
+    cursor: str | None
+
+
 @dataclass
 class FetchedPage:
-    """One list page, and the rest of any nested list it truncated, as body texts."""
+    """One list page, and the rest of any nested list it truncated, as body texts.
+
+    Fetched with `complete=False`, the truncated lists are left in `follow_ups` instead, so the
+    caller can fetch them in parallel (they all share one endpoint, usually the busiest).
+    """
 
     resource: str
     body: str
@@ -72,6 +86,7 @@ class FetchedPage:
     children: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict
     )  # table -> [(parent, body)]
+    follow_ups: list[FollowUp] = field(default_factory=list)
 
 
 def fetch_page(
@@ -81,6 +96,7 @@ def fetch_page(
     lo: int | None = None,
     hi: int | None = None,
     cursor: str | None = None,
+    complete: bool = True,
 ) -> FetchedPage:
     """One page of `resource` created in [lo, hi], newest first, after `cursor`."""
     params: dict[str, Any] = {**resource.params, "limit": PAGE_SIZE}
@@ -91,10 +107,10 @@ def fetch_page(
     if cursor is not None:
         params["starting_after"] = cursor
     page = reader.page(resource.path, params)
-    return _fetched(reader, resource, page)
+    return _fetched(reader, resource, page, complete)
 
 
-def _fetched(reader: StripeReader, resource: Resource, page: Page) -> FetchedPage:
+def _fetched(reader: StripeReader, resource: Resource, page: Page, complete: bool) -> FetchedPage:
     data = page.data.get("data") or []
     first, last = (data[0], data[-1]) if data else ({}, {})
     fetched = FetchedPage(
@@ -107,18 +123,29 @@ def _fetched(reader: StripeReader, resource: Resource, page: Page) -> FetchedPag
         first_created=first.get("created") if isinstance(first, dict) else None,
     )
     for attribute, table in resource.nested:
-        fetched.children[table] = complete_nested(reader, data, attribute)
+        truncated = follow_ups(data, attribute, table)
+        fetched.children[table] = []
+        if complete:
+            for follow_up in truncated:
+                fetched.children[table].extend(fetch_rest(reader, follow_up))
+        else:
+            fetched.follow_ups.extend(truncated)
     return fetched
 
 
 def complete_nested(
     reader: StripeReader, parents: list[Any], attribute: str
 ) -> list[tuple[str, str]]:
-    """(parent id, page body) for every page of a truncated nested list beyond what is embedded.
+    """(parent id, page body) for every page of a truncated nested list beyond what is embedded."""
+    found = []
+    for follow_up in follow_ups(parents, attribute, ""):
+        found.extend(fetch_rest(reader, follow_up))
+    return found
 
-    Stripe embeds only the first page; when it says `has_more`, the rest is listed from the
-    list's own `url`, starting after the last embedded child.
-    """
+
+def follow_ups(parents: list[Any], attribute: str, table: str) -> list[FollowUp]:
+    """The nested lists Stripe truncated (`has_more`): only the first page is embedded; the rest
+    is listed from the list's own `url`, starting after the last embedded child."""
     found = []
     for parent in parents:
         nested = parent.get(attribute) if isinstance(parent, dict) else None
@@ -128,14 +155,21 @@ def complete_nested(
         if not url:
             continue  # nothing to follow; what is embedded is stored
         cursor = children[-1]["id"] if children else None
-        while True:
-            query: dict[str, Any] = {"limit": PAGE_SIZE}
-            if cursor is not None:
-                query["starting_after"] = cursor
-            page = reader.page(url, query)
-            data = page.data.get("data") or []
-            found.append((parent["id"], page.body))
-            if not page.data.get("has_more") or not data:
-                break
-            cursor = data[-1]["id"]
+        found.append(FollowUp(table, parent["id"], url, cursor))
     return found
+
+
+def fetch_rest(reader: StripeReader, follow_up: FollowUp) -> list[tuple[str, str]]:
+    """(parent id, page body) for every page of one truncated nested list."""
+    found = []
+    cursor = follow_up.cursor
+    while True:
+        query: dict[str, Any] = {"limit": PAGE_SIZE}
+        if cursor is not None:
+            query["starting_after"] = cursor
+        page = reader.page(follow_up.url, query)
+        data = page.data.get("data") or []
+        found.append((follow_up.parent, page.body))
+        if not page.data.get("has_more") or not data:
+            return found
+        cursor = data[-1]["id"]

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
 from sync.currencies import KNOWN_CURRENCIES
 from sync.tables import TABLES, Column, Table
@@ -71,23 +70,16 @@ def stage_pages(
     if not bodies:
         return
     parent_ids = list(parents) if parents is not None else [None] * len(bodies)
-    batch = pa.table(
-        {
-            "body": pa.array(bodies, type=pa.string()),
-            "parent": pa.array(parent_ids, type=pa.string()),
-        }
+    # bound as list parameters: no Arrow table (pyarrow's first string array imports pandas)
+    stage_select(
+        con,
+        staging,
+        table,
+        'SELECT unnest(from_json(body, \'{"data":["JSON"]}\').data) AS raw, '
+        "FALSE AS deleted, parent FROM "
+        "(SELECT unnest(?::VARCHAR[]) AS body, unnest(?::VARCHAR[]) AS parent)",
+        [list(bodies), parent_ids],
     )
-    con.register("_paylens_bodies", batch)
-    try:
-        stage_select(
-            con,
-            staging,
-            table,
-            'SELECT unnest(from_json(body, \'{"data":["JSON"]}\').data) AS raw, '
-            "FALSE AS deleted, parent FROM _paylens_bodies",
-        )
-    finally:
-        con.unregister("_paylens_bodies")
 
 
 def stage_select(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 _ID_SEGMENT = re.compile(r"^/v1/([a-z_]+)/[^/]+")
 
@@ -57,8 +58,25 @@ class _Bucket:
         return (1.0 - self.tokens) / self.rate
 
 
+# Nested-list follow-ups (an invoice's lines beyond the first 10, a subscription's items): each
+# parent adds pages to one shared endpoint, so on most accounts that endpoint has the most pages
+# and sets the backfill's length, while the other endpoints have slack under the global limit.
+# The lists that reveal those follow-ups come next (rank 1), so the follow-ups start early.
+PRIORITY_ENDPOINTS: dict[str, int] = {
+    "/v1/invoices/{id}/lines": 2,
+    "/v1/subscription_items": 2,
+    "/v1/invoices": 1,
+    "/v1/subscriptions": 1,
+}
+
+
 class RateLimiter:
-    """Blocks the calling thread until both its endpoint's bucket and the global one allow."""
+    """Blocks the calling thread until both its endpoint's bucket and the global one allow.
+
+    A request to a priority endpoint that is held back only by the global bucket claims the next
+    global token: endpoints of lower rank wait for it, so the busiest endpoint never loses its
+    own rate to a crowd of lighter ones (the limits themselves are unchanged).
+    """
 
     def __init__(
         self,
@@ -67,25 +85,47 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        priority: Mapping[str, int] = MappingProxyType(PRIORITY_ENDPOINTS),
     ) -> None:
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._global = _Bucket(rate, clock())
         self._endpoint_rate = endpoint_rate
         self._endpoints: dict[str, _Bucket] = {}
+        self._priority = priority
+        self._claims: dict[int, int] = {}  # rank -> requests waiting for the global bucket alone
 
     def acquire(self, path: str) -> None:
         """Take one token from the global bucket and one from `path`'s endpoint bucket."""
         endpoint = endpoint_of(path)
-        while True:
-            with self._lock:
-                now = self._clock()
-                bucket = self._endpoints.get(endpoint)
-                if bucket is None:
-                    bucket = self._endpoints[endpoint] = _Bucket(self._endpoint_rate, now)
-                delay = max(self._global.wait(now), bucket.wait(now))
-                if delay == 0.0:
-                    self._global.tokens = max(0.0, self._global.tokens - 1.0)
-                    bucket.tokens = max(0.0, bucket.tokens - 1.0)
-                    return
-            self._sleep(delay)
+        rank, claimed = self._priority.get(endpoint, 0), False
+        try:
+            while True:
+                with self._lock:
+                    delay, claimed = self._delay(endpoint, rank, claimed)
+                    if delay == 0.0:
+                        return
+                self._sleep(delay)
+        finally:
+            if claimed:
+                with self._lock:
+                    self._claims[rank] -= 1
+
+    def _delay(self, endpoint: str, rank: int, claimed: bool) -> tuple[float, bool]:
+        """Seconds to wait (0: both tokens taken) and whether this request now holds a claim."""
+        now = self._clock()
+        bucket = self._endpoints.get(endpoint)
+        if bucket is None:
+            bucket = self._endpoints[endpoint] = _Bucket(self._endpoint_rate, now)
+        held, own = self._global.wait(now), bucket.wait(now)
+        if rank:  # claim a little early: a token missed is lost (the buckets hold one)
+            claim = own <= held + 1.0 / self._global.rate
+            self._claims[rank] = self._claims.get(rank, 0) + int(claim) - int(claimed)
+            claimed = claim
+        if any(count for higher, count in self._claims.items() if higher > rank):
+            held = max(held, 1.0 / self._global.rate)
+        delay = max(held, own)
+        if delay == 0.0:
+            self._global.tokens = max(0.0, self._global.tokens - 1.0)
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
+        return delay, claimed

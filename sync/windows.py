@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
 PAGE = 100
 
@@ -28,6 +27,7 @@ class Window:
     top: int | None = None  # created of the newest object seen in the window
     fetched: int = 0
     finished: bool = False  # every page fetched; done once flushed
+    waiting: int = 0  # pages fetched but held until their nested follow-ups are fetched
 
     def params(self) -> dict[str, int | str | None]:
         return {"lo": self.lo, "hi": self.hi, "cursor": self.cursor}
@@ -71,17 +71,15 @@ def save(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> None:
 
     A window counts as done only if it was finished before this flush: its pages are in it.
     """
-    batch = pa.table(
-        {
-            "resource": pa.array([w.resource for w in windows], pa.string()),
-            "lo": pa.array([w.lo for w in windows], pa.int64()),
-            "hi": pa.array([w.hi for w in windows], pa.int64()),
-            "state": pa.array([w.state for w in windows], pa.string()),
-        }
-    )
+    # bound as list parameters: no Arrow table (pyarrow's first string array imports pandas)
     con.execute("DELETE FROM sync_windows").fetchall()
-    con.register("_paylens_windows", batch)
-    try:
-        con.execute("INSERT INTO sync_windows SELECT * FROM _paylens_windows").fetchall()
-    finally:
-        con.unregister("_paylens_windows")
+    con.execute(
+        "INSERT INTO sync_windows SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
+        "unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+        [
+            [w.resource for w in windows],
+            [w.lo for w in windows],
+            [w.hi for w in windows],
+            [w.state for w in windows],
+        ],
+    ).fetchall()

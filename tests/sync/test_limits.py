@@ -72,3 +72,20 @@ def test_test_keys_get_the_test_mode_rate_and_live_keys_the_live_one() -> None:
         90.0,
         90.0,
     ]
+
+
+def test_a_priority_endpoint_leaves_no_claim_behind() -> None:
+    """Nested-list follow-ups claim the global bucket while they wait; once admitted, the other
+    endpoints are spaced by the global rate alone again."""
+    fake = FakeTime()
+    limiter = RateLimiter(10, 100, clock=fake.clock, sleep=fake.sleep)
+    paths = ["/v1/invoices/in_1/lines", "/v1/charges", "/v1/subscription_items", "/v1/events"]
+    times = _admitted_times(limiter, fake, paths * 5)
+    assert round(times[-1] - times[0], 6) == 1.9  # 20 requests at 10/s, whichever endpoint
+
+
+def test_a_priority_endpoint_is_still_held_to_its_own_rate() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(100, 4, clock=fake.clock, sleep=fake.sleep)
+    times = _admitted_times(limiter, fake, ["/v1/invoices/in_1/lines"] * 8)
+    assert round(times[-1] - times[0], 6) == 1.75
