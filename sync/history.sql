@@ -28,14 +28,44 @@ WITH
 first_seen AS (  -- before this moment only invoices and subscription fields tell the story
     SELECT subscription, min(observed_at) AS moment FROM subscription_observations GROUP BY ALL
 ),
+trial_ends AS (  -- trials that ended before the subscription did
+    SELECT s.id AS subscription, s.trial_end,
+           -- Stripe pauses a trial that ends without a payment method when the subscription's
+           -- trial_settings say so; a converted trial is invoiced (subscription_cycle) at its end
+           coalesce(s.raw->>'$.trial_settings.end_behavior.missing_payment_method' = 'pause'
+                    AND NOT EXISTS (
+                        SELECT 1 FROM invoices AS i
+                        WHERE i.subscription = s.id AND i.billing_reason = 'subscription_cycle'
+                          AND i.created >= s.trial_end
+                          AND i.created < s.trial_end + INTERVAL 1 DAY), FALSE) AS paused,
+           -- a paused subscription is invoiced again only when it resumes (a new cycle)
+           (SELECT min(i.created) FROM invoices AS i
+            WHERE i.subscription = s.id AND i.created > s.trial_end) AS resumed
+    FROM subscriptions AS s
+    WHERE s.trial_end IS NOT NULL AND s.trial_end > s.created
+      AND (s.ended_at IS NULL OR s.trial_end < s.ended_at)
+),
 derived AS (
     SELECT id AS subscription, created AS moment,
            CASE WHEN trial_start IS NOT NULL THEN 'trialing' ELSE 'active' END AS status, 1 AS rank
     FROM subscriptions
     UNION ALL
-    SELECT id, trial_end, 'active', 1 FROM subscriptions
-    WHERE trial_end IS NOT NULL AND trial_end > created
-      AND (ended_at IS NULL OR trial_end < ended_at)
+    SELECT subscription, trial_end, CASE WHEN paused THEN 'paused' ELSE 'active' END, 1
+    FROM trial_ends
+    UNION ALL
+    SELECT subscription, resumed, 'active', 1 FROM trial_ends WHERE paused
+    UNION ALL  -- dunning exhausted, subscription kept `unpaid` (no ended_at): from the last
+    -- failed attempt at its open invoice. The invoice has no attempt times and (in current API
+    -- versions) no payment_intent, so the attempts are the customer's failed charges of the
+    -- invoice's amount since it was created; without charges, past_due runs to the first sync.
+    SELECT s.id,
+           (SELECT max(c.created) FROM charges AS c
+            WHERE c.customer = i.customer AND c.status = 'failed' AND c.amount = i.amount_due
+              AND c.currency = i.currency AND c.created >= i.created),
+           'unpaid', 1
+    FROM subscriptions AS s JOIN invoices AS i ON i.id = s.latest_invoice
+    WHERE s.status = 'unpaid' AND s.ended_at IS NULL AND i.status = 'open'
+      AND i.attempted AND i.next_payment_attempt IS NULL
     UNION ALL  -- a renewal that needed more than one attempt: past_due until paid
     SELECT i.subscription, i.created, 'past_due', 1 FROM invoices AS i
     WHERE i.subscription IS NOT NULL AND i.attempt_count > 1

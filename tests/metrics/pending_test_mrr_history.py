@@ -1,8 +1,13 @@
 # mypy: ignore-errors
 """Pins that still wait on the sync's history reconstruction (not collected: the file name does
-not start with `test_`). The status history now keeps a subscription's derived past (fixed in
-sync/history.sql); what still differs: a pause at trial end, a move to `unpaid` (no `ended_at`),
-the payments scenario (a dispute-driven cancellation, a pause), and the daily `demo` comparison.
+not start with `test_`). The scenario pins all moved to test_mrr_pins.py (a pause at trial end and
+a move to `unpaid` are now derived; kate's silent downgrade and tom's pause are pinned at what the
+API shows). What still differs is the daily `demo` comparison: per subscription, outside the
+tolerated silent changes, the item history misses price/quantity changes that only events carry
+(`previous_attributes.items` inside the 30-day window is not used for items yet), and a few
+multi-item/annual subscriptions differ after a renewal. Note the check below tolerates *every*
+difference on a day once any silent change exists (truth's list is cumulative); a stricter check
+should tolerate only the subscriptions it names.
 Move each pin to test_mrr_pins.py as the sync learns to see it."""
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
-import pytest
 
 from metrics.mrr import MrrSettings, mrr_currency_daily
 from sandbox.sim import truth
@@ -22,40 +26,6 @@ def _net(
 ) -> dict[str, float]:
     daily = mrr_currency_daily(con, day, day, settings or MrrSettings())
     return dict(zip(daily["currency"], daily["net_mrr_minor"], strict=True))
-
-
-@pytest.fixture(scope="session")
-def snapshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, duckdb.DuckDBPyConnection]:
-    names = [
-        "normalisation",
-        "coupons",
-        "cancellations",
-        "trials",
-        "dunning",
-        "plan_changes",
-        "currencies",
-        "payments",
-    ]
-    return {n: synced_snapshot(simulate_named(n), tmp_path_factory.mktemp(n)) for n in names}
-
-
-@pytest.mark.parametrize(
-    ("name", "day", "usd"),
-    [
-        ("trials", date(2025, 1, 15), 5_000.0),  # bob's pause at trial end is not in history
-        ("dunning", date(2025, 2, 20), 20_000.0),  # frank's move to unpaid is not in history
-        ("plan_changes", date(2025, 1, 16), 20_000.0),  # kate's silent downgrade: unobservable
-        ("plan_changes", date(2025, 1, 20), 23_000.0),  # leo 80 (kate as above)
-        ("payments", date(2025, 1, 19), 30_000.0),
-        ("payments", date(2025, 1, 20), 20_000.0),
-        ("payments", date(2025, 2, 10), 10_000.0),
-        ("payments", date(2025, 3, 1), 20_000.0),
-    ],
-)
-def test_scenario_headers_pin_mrr(
-    snapshots: dict[str, duckdb.DuckDBPyConnection], name: str, day: date, usd: float
-) -> None:
-    assert _net(snapshots[name], day).get("usd", 0.0) == pytest.approx(usd)
 
 
 def test_on_demo_mrr_per_currency_equals_the_truth_every_day() -> None:

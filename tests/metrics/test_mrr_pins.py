@@ -88,11 +88,32 @@ def test_henry_comes_back_as_a_reactivation(
     ("name", "day", "usd"),
     [
         ("trials", date(2025, 1, 14), 0.0),
+        # bob's trial ends without a card: paused (trial_settings say pause; no invoice at
+        # trial_end) until his resume invoice; only alice converted
+        ("trials", date(2025, 1, 15), 5_000.0),
         ("trials", date(2025, 2, 1), 10_000.0),
         ("dunning", date(2025, 2, 7), 40_000.0),
         ("dunning", date(2025, 2, 19), 40_000.0),  # past_due still counts
+        # erin canceled; frank unpaid from his last failed attempt (his latest charge)
+        ("dunning", date(2025, 2, 20), 20_000.0),
         ("plan_changes", date(2025, 1, 15), 20_000.0),  # jack 50 + kate 100 + leo 50
+        # kate's downgrade of 2025-01-16 has no proration and is older than the events window:
+        # the API shows it only on her 2025-02-01 invoice, so paylens keeps her at pro (100)
+        # until then. The header's (the simulator's) 200.00 and 230.00 are not knowable; the
+        # simulator lists the change in truth's unobservable_changes.
+        ("plan_changes", date(2025, 1, 16), 25_000.0),  # jack 100 + kate 100 (pro) + leo 50
+        ("plan_changes", date(2025, 1, 20), 28_000.0),  # jack 100 + kate 100 (pro) + leo 80
+        ("plan_changes", date(2025, 2, 1), 23_000.0),  # kate's basic invoice: 100 + 50 + 80
         ("plan_changes", date(2025, 2, 20), 18_000.0),  # leo 30
+        # payments: four $100 subscriptions (the file's header: 400/300/200/300).
+        ("payments", date(2025, 1, 19), 40_000.0),
+        ("payments", date(2025, 1, 20), 30_000.0),  # sam canceled (ended_at) after his dispute
+        # tom paused on 2025-02-10 (an active subscription paused, older than the events
+        # window): no object field records when; his 2025-03-01 resume invoice shows a new cycle
+        # began before the old one ended, not when the pause began. paylens keeps him active
+        # (truth: 200.00).
+        ("payments", date(2025, 2, 10), 30_000.0),
+        ("payments", date(2025, 3, 1), 30_000.0),  # tom resumed
     ],
 )
 def test_scenario_headers_pin_mrr(
