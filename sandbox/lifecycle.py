@@ -18,6 +18,7 @@ from sandbox.invoices import paid_changes
 from sandbox.invoicing import issue_invoice, set_item_periods
 from sandbox.people import Person, customer_object, draw_person
 from sandbox.subscriptions import Collection, Sub, new_subscription
+from sandbox.truth import Happening
 
 if TYPE_CHECKING:
     from sandbox.engine import Engine
@@ -148,7 +149,14 @@ def _pause(engine: Engine, at: int, sub: Sub) -> None:
 
 
 def pause(engine: Engine, sub: Sub, at: int) -> None:
-    """Stripe's ``paused`` status: no invoices and out of MRR until resumed."""
+    """Stripe's ``paused`` status: no invoices and out of MRR until resumed.
+
+    Pausing a running subscription leaves no dated trace in any object (only its event, kept 30
+    days), so the truth lists it as unobservable; a pause at trial end is dated by ``trial_end``.
+    """
+    if sub.status == "active":
+        happening = Happening(sub.id, sub.customer["id"], at, "pause")
+        engine.sim.ledger.unobservable.append(happening)
     engine.update_sub(sub, at, {"status": "paused", "pause_collection": None})
     engine.events.emit("customer.subscription.paused", sub.obj, at)
 

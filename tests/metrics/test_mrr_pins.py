@@ -111,7 +111,7 @@ def test_henry_comes_back_as_a_reactivation(
         # tom paused on 2025-02-10 (an active subscription paused, older than the events
         # window): no object field records when; his 2025-03-01 resume invoice shows a new cycle
         # began before the old one ended, not when the pause began. paylens keeps him active
-        # (truth: 200.00).
+        # (truth: 200.00; the simulator lists the pause in unobservable_changes).
         ("payments", date(2025, 2, 10), 30_000.0),
         ("payments", date(2025, 3, 1), 30_000.0),  # tom resumed
     ],

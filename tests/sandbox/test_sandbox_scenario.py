@@ -257,3 +257,9 @@ def test_stopping_early_leaves_later_operations_to_the_live_clock() -> None:
     early.advance(int(dt.datetime(2025, 4, 30, 23, 59, 59, tzinfo=dt.UTC).timestamp()))
     full, _ = _played("cancellations")
     assert truth(early, dt.date(2025, 4, 30)) == truth(full, dt.date(2025, 4, 30))
+
+
+def test_a_running_subscription_paused_is_listed_as_unobservable() -> None:
+    sim = simulate_scenario(load_scenario(example("payments")))
+    changes = truth(sim, dt.date(2025, 3, 31))["unobservable_changes"]
+    assert [(c["date"], c["kind"]) for c in changes] == [("2025-02-10", "pause")]
