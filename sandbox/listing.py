@@ -41,19 +41,30 @@ class CreatedRange:
     lte: int | None = None
 
 
+# Lists longer than this are serialised on every request instead of cached: caching every
+# object of the `large` preset doubled the server's memory (past 23 GB while a backfill read
+# it), while orjson writes a page of 100 objects in about 0.3 ms anyway.
+JSON_CACHE_LIMIT = 100_000
+
+
 class ObjectList:
-    """Objects in a fixed order with their JSON cached; the base of both kinds of list."""
+    """Objects in a fixed order with their JSON cached (short lists only); the base of both
+    kinds of list."""
 
     def __init__(self, ordered: list[Obj]) -> None:
         self.objects = ordered
         self.position = {obj["id"]: i for i, obj in enumerate(ordered)}
-        self._json: list[bytes | None] = [None] * len(ordered)
+        self._json: list[bytes | None] | None = (
+            [None] * len(ordered) if len(ordered) <= JSON_CACHE_LIMIT else None
+        )
 
     def __len__(self) -> int:
         return len(self.objects)
 
     def json(self, position: int) -> bytes:
         """The object's JSON; computing it twice under a race is harmless."""
+        if self._json is None:
+            return dumps(self.objects[position])
         cached = self._json[position]
         if cached is None:
             cached = self._json[position] = dumps(self.objects[position])
