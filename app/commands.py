@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
 import duckdb
@@ -19,8 +18,6 @@ from app.settings import Settings, load_settings
 from sandbox import cli as sandbox_cli
 from sync.snapshots import SnapshotReader
 from sync.status import format_status, sync_status
-
-log = logging.getLogger("paylens")
 
 
 def dispatch(args: argparse.Namespace) -> int:
