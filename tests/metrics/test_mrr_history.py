@@ -22,13 +22,6 @@ def spec_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.Du
     con.close()
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = synced_snapshot(simulate_named("demo"), tmp_path_factory.mktemp("demo"))
-    yield con
-    con.close()
-
-
 def test_specs_example_over_history_gives_12500_dollars_from_150_subscriptions(
     spec_example: duckdb.DuckDBPyConnection,
 ) -> None:
