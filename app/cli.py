@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="the key numbers as of a date")
     report.add_argument("--as-of", type=_date, default=today, help="end of this UTC day")
+    report.add_argument(
+        "--since",
+        type=_date,
+        default=None,
+        help="flows (movements, churn, payments) over (since, as-of]; default: 30 days before",
+    )
     report.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")

@@ -82,8 +82,11 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(
             f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
         )
+    if args.since is not None and args.since >= args.as_of:
+        reader.close()
+        raise CommandError(f"--since ({args.since}) must be before --as-of ({args.as_of})")
     try:
-        data = build_report(con, settings, args.as_of)
+        data = build_report(con, settings, args.as_of, args.since)
     finally:
         reader.close()
     if args.json:

@@ -59,6 +59,11 @@ class Settings:
     sync_timeout_seconds: float = 30.0
     sync_network_retries: int = 3
     sync_events_overlap_seconds: int = 300
+    # SPEC §5's definitional choices; the defaults are Stripe's
+    mrr_subtract_repeating: bool = True
+    mrr_subtract_once: bool = False
+    mrr_churn_at_period_end: bool = False
+    involuntary_past_due_days: int = 30
 
     @property
     def master_path(self) -> Path:
@@ -135,6 +140,17 @@ def _bounded(low: int, high: int) -> Any:
     return parse
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return value in _TRUE
+
+
 def _port(name: str, raw: str) -> int:
     value = _int(name, raw)
     if not 1 <= value <= 65535:
@@ -177,6 +193,10 @@ _PLAIN: dict[str, tuple[str, Any]] = {
     "sync_timeout_seconds": ("PAYLENS_SYNC_TIMEOUT_SECONDS", _seconds),
     "sync_network_retries": ("PAYLENS_SYNC_NETWORK_RETRIES", _bounded(0, 10)),
     "sync_events_overlap_seconds": ("PAYLENS_SYNC_EVENTS_OVERLAP_SECONDS", _bounded(0, 86_400)),
+    "mrr_subtract_repeating": ("PAYLENS_MRR_SUBTRACT_REPEATING", _bool),
+    "mrr_subtract_once": ("PAYLENS_MRR_SUBTRACT_ONCE", _bool),
+    "mrr_churn_at_period_end": ("PAYLENS_MRR_CHURN_AT_PERIOD_END", _bool),
+    "involuntary_past_due_days": ("PAYLENS_INVOLUNTARY_PAST_DUE_DAYS", _bounded(1, 365)),
 }
 _SECRETS: dict[str, str] = {
     "stripe_api_key": "STRIPE_API_KEY",

@@ -66,6 +66,18 @@ def test_the_text_report_reads_like_a_report(sandbox: SandboxServer, synced_dir:
     assert "MRR" in report.stdout and "Success rate" in report.stdout
 
 
+def test_a_since_after_as_of_is_one_line_and_exit_code_2(
+    sandbox: SandboxServer, synced_dir: Path
+) -> None:
+    report = run_paylens(
+        "report", "--as-of", "2026-11-01", "--since", "2026-11-02", env=_env(sandbox, synced_dir)
+    )
+    assert report.returncode == 2
+    assert report.stderr.strip() == (
+        "paylens: --since (2026-11-02) must be before --as-of (2026-11-01)"
+    )
+
+
 def test_a_wrong_key_ends_sync_with_one_line_and_exit_code_2(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:

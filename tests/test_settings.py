@@ -64,6 +64,8 @@ def test_environment_values_are_parsed_and_typed() -> None:
         ("PAYLENS_SYNC_RATE", "fast", "PAYLENS_SYNC_RATE must be a number of requests a second"),
         ("PAYLENS_SYNC_RATE", "0", "PAYLENS_SYNC_RATE must be above 0 and at most 10000"),
         ("PAYLENS_SYNC_TIMEOUT_SECONDS", "900", "at most 600 seconds, got '900'"),
+        ("PAYLENS_MRR_SUBTRACT_ONCE", "maybe", "PAYLENS_MRR_SUBTRACT_ONCE must be true or false"),
+        ("PAYLENS_INVOLUNTARY_PAST_DUE_DAYS", "0", "must be between 1 and 365, got 0"),
     ],
 )
 def test_a_bad_value_is_one_message_naming_the_variable(
@@ -138,3 +140,25 @@ def test_fx_rates_default_to_a_file_in_the_data_directory(tmp_path: Path) -> Non
     )
     named = load_settings({"PAYLENS_DATA_DIR": str(tmp_path), "PAYLENS_FX_RATES_FILE": "r.csv"})
     assert named.fx_rates_path == Path("r.csv")
+
+
+def test_the_mrr_definition_settings_read_booleans_from_the_environment_and_toml(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "paylens.toml"
+    config.write_text(
+        "[paylens]\nmrr_churn_at_period_end = true\ninvoluntary_past_due_days = 14\n",
+        encoding="utf-8",
+    )
+    defaults = load_settings({})
+    settings = load_settings(
+        {
+            "PAYLENS_CONFIG": str(config),
+            "PAYLENS_MRR_SUBTRACT_REPEATING": "no",
+            "PAYLENS_MRR_SUBTRACT_ONCE": "TRUE",
+        }
+    )
+    assert (defaults.mrr_subtract_repeating, defaults.mrr_subtract_once) == (True, False)
+    assert (defaults.mrr_churn_at_period_end, defaults.involuntary_past_due_days) == (False, 30)
+    assert (settings.mrr_subtract_repeating, settings.mrr_subtract_once) == (False, True)
+    assert (settings.mrr_churn_at_period_end, settings.involuntary_past_due_days) == (True, 14)

@@ -19,7 +19,8 @@ CHART_DAYS = 90
 st.title("Overview")
 with ui.snapshot() as (con, snapshot_name):
     as_of = st.sidebar.date_input("As of (end of day, UTC)", value=ui.data_date(con))
-    report: dict[str, Any] = build_report(con, ui.settings(), as_of)
+    since = as_of - timedelta(days=SUCCESS_RATE_DAYS)
+    report: dict[str, Any] = build_report(con, ui.settings(), as_of, since)
     daily = payment_success_daily(con, as_of - timedelta(days=CHART_DAYS - 1), as_of)
     runs = latest_runs(con, limit=1)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.report import build_report
+from app.report import SUCCESS_RATE_DAYS, build_report
 from app.settings import load_settings
 from metrics.money import format_money
 from sync.snapshots import SnapshotReader
@@ -34,7 +35,7 @@ def test_the_overview_shows_the_same_numbers_as_the_report(
     reader = SnapshotReader(synced_dir / "snapshots")
     con = reader.connection()
     assert con is not None
-    report = build_report(con, load_settings(), UNTIL)
+    report = build_report(con, load_settings(), UNTIL, UNTIL - timedelta(days=SUCCESS_RATE_DAYS))
     reader.close()
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["MRR"] == format_money(report["mrr"], "usd")
