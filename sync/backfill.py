@@ -2,10 +2,8 @@
 
 Worker threads only do HTTP (`sync.fetch`), under the token buckets every request shares. This
 thread owns all window state: it hands the next page of a window to the pool, splits windows as
-densities show, and buffers page bodies. A writer thread, the only user of the DuckDB connection
-while the backfill runs, flushes them in bulk — objects and window progress in one transaction,
-so a crash at any point resumes from the last flush with nothing lost and nothing doubled (rows
-are keyed by Stripe id) — while fetching goes on.
+densities show, and buffers complete pages in a `sync.writer.Writer`, whose thread writes them in
+bulk with the window progress in one transaction while fetching goes on.
 
 Truncated nested lists (an invoice's lines beyond the 10 embedded) are fetched as tasks of their
 own, in parallel, and their page is held until all of them are in: they all share one endpoint,
@@ -25,17 +23,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
+from sync.client import AuthError, StripeReader, StripeSyncError
 from sync.fetch import RESOURCES, FetchedPage, FollowUp, fetch_page, fetch_rest
-from sync.ingest import Staging, flush, stage_pages
-from sync.store import transaction
-from sync.windows import Window, save, split
+from sync.windows import Window, split
+from sync.writer import Writer
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, bool], None]  # (resource, objects so far, resource finished)
@@ -97,12 +94,8 @@ class Backfill:
         self.waiting: dict[str, int] = {}  # resource -> pages held for follow-ups
         self.failed: set[str] = set()
         self.fetched: dict[str, int] = {}
-        self._bodies: dict[str, list[str]] = {}
-        self._children: dict[str, list[tuple[str, str]]] = {}
-        self._buffered = 0
         self._flushed_at = monotonic()
-        self._writer: ThreadPoolExecutor | None = None
-        self._writing: Future[dict[str, int]] | None = None
+        self._writer = Writer(con, clock, on_flush)
 
     def run(self, windows: list[Window]) -> Outcome:
         """Fetch every pending window; returns what was written and what failed."""
@@ -110,19 +103,20 @@ class Backfill:
         for window in windows:
             if window.state == "pending":
                 self.ready.setdefault(window.resource, deque()).append(window)
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="sync-writer") as self._writer,
-            # as many threads again for follow-ups: pages waiting for tokens must not hold them up
-            ThreadPoolExecutor(2 * self.options.workers, thread_name_prefix="sync") as pool,
-        ):
+        # as many threads again for follow-ups: pages waiting for tokens must not hold them up
+        with ThreadPoolExecutor(2 * self.options.workers, thread_name_prefix="sync") as pool:
             try:
                 self._loop(pool)
                 self._flush()
-                self._collect()
+                self._writer.collect()
             except BaseException:
                 for future in self._futures():
                     future.cancel()
-                raise  # leaving the `with` waits for the write in progress
+                raise
+            finally:
+                self._writer.close()  # waits for the write in progress
+                for table, count in self._writer.written.items():
+                    self.outcome.objects[table] = count
         self.outcome.complete = all(w.state != "pending" for w in self.windows)
         return self.outcome
 
@@ -141,7 +135,7 @@ class Backfill:
                 else:
                     self._take_nested(future, *self.nested.pop(future))
             if (
-                self._buffered >= self.options.flush_bytes
+                self._writer.buffered >= self.options.flush_bytes
                 or self.monotonic() - self._flushed_at >= self.options.flush_seconds
             ):
                 self._flush()
@@ -258,54 +252,16 @@ class Backfill:
         self._report(resource)
 
     def _buffer(self, page: FetchedPage) -> None:
-        self._bodies.setdefault(page.resource, []).append(page.body)
-        self._buffered += len(page.body)
-        for table, bodies in page.children.items():
-            self._children.setdefault(table, []).extend(bodies)
-            self._buffered += sum(len(body) for _, body in bodies)
+        self._writer.buffer(page)
         self.fetched[page.resource] = self.fetched.get(page.resource, 0) + page.count
 
     def _flush(self) -> None:
-        """Hand the buffered pages, and the windows they complete, to the writer thread.
-
-        One write at a time, in order: a window is saved as done in the same transaction as
-        its last pages (or after them). Fetching goes on meanwhile; a flush takes ~0.5 s.
-        """
-        self._collect()
+        """Write the buffered pages, and the windows they complete (in the same transaction)."""
         for window in self.windows:
             if window.finished and not window.waiting and window.state == "pending":
                 window.state = "done"
-        snapshot = [replace(w) for w in self.windows]
-        assert self._writer is not None
-        self._writing = self._writer.submit(self._write, self._bodies, self._children, snapshot)
-        self._bodies, self._children, self._buffered = {}, {}, 0
+        self._writer.flush(self.windows)
         self._flushed_at = self.monotonic()
-
-    def _collect(self) -> None:
-        """Wait for the write in progress; count what it wrote (its error is raised here)."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
-        for table, count in writing.result().items():
-            self.outcome.objects[table] = self.outcome.objects.get(table, 0) + count
-
-    def _write(
-        self,
-        bodies: dict[str, list[str]],
-        children: dict[str, list[tuple[str, str]]],
-        windows: list[Window],
-    ) -> dict[str, int]:
-        """On the writer thread, the only user of the connection during a backfill."""
-        staging = Staging()
-        for table, pages in bodies.items():
-            stage_pages(self.con, staging, table, pages)
-        for table, nested in children.items():
-            stage_pages(self.con, staging, table, [b for _, b in nested], [p for p, _ in nested])
-        with transaction(self.con):
-            written = flush(self.con, staging, API_VERSION, self.clock())
-            save(self.con, windows)
-            self.on_flush()
-        return written
 
     def _report(self, resource: str) -> None:
         if self.progress is None:
