@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -109,13 +110,21 @@ _LISTED += ("refunds", "disputes", "webhook_endpoints")
 
 def backfill_row(sim: Simulation, server: SandboxServer, preset: str, tmp: Path) -> list[Row]:
     bound, pages, top = bound_seconds(sim)
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, server.url, server.api_key, str(tmp / "ours"), str(sim.now)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = json.loads(child.stdout.strip().splitlines()[-1])
+    command = [sys.executable, "-c", CHILD, server.url, server.api_key, str(tmp / "ours")]
+    with subprocess.Popen(
+        [*command, str(sim.now)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        seen, minute = 0, 0
+        while True:
+            try:
+                stdout, stderr = child.communicate(timeout=60)
+                break
+            except subprocess.TimeoutExpired:
+                minute += 1
+                seen = _log_minute(server, seen, minute)
+    if child.returncode != 0:
+        raise RuntimeError(f"the backfill child failed:\n{stderr}")
+    found = json.loads(stdout.strip().splitlines()[-1])
     limited = sum(1 for r in server.requests if r.status == 429)
     return [
         Row(
@@ -131,6 +140,28 @@ def backfill_row(sim: Simulation, server: SandboxServer, preset: str, tmp: Path)
         ),
         Row("sync: reads per idle incremental run", str(found["idle_reads"]), f"`{preset}`"),
     ]
+
+
+_ID = re.compile(r"^[a-z]{2,6}_[A-Za-z0-9]+$")  # in_1A2b, sub_9x, si_3c (not subscription_items)
+
+
+def _log_minute(server: SandboxServer, seen: int, minute: int) -> int:
+    """Print (to stderr) the pages served per endpoint in the last minute: where the time goes."""
+    records = [server.requests[i] for i in range(seen, len(server.requests))]
+    served: dict[str, int] = {}
+    for record in records:
+        path = record.path.split("?", 1)[0]
+        endpoint = "/".join("{id}" if _ID.match(part) else part for part in path.split("/"))
+        key = endpoint if record.status == 200 else f"{endpoint} ({record.status})"
+        served[key] = served.get(key, 0) + 1
+    busiest = sorted(served.items(), key=lambda kv: -kv[1])
+    print(
+        f"  backfill minute {minute}: {len(records)} requests; "
+        + ", ".join(f"{key} {count / 60:.1f}/s" for key, count in busiest[:6]),
+        file=sys.stderr,
+        flush=True,
+    )
+    return seen + len(records)
 
 
 def naive_row(sim: Simulation, server: SandboxServer, tmp: Path) -> Row:
