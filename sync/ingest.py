@@ -7,27 +7,26 @@ in staged parents, objects inside events) into one temp table per warehouse tabl
 writes every staged table: objects that fail a check go to `quarantine` with the reason, the
 rest are upserted (the last staged version of an id wins), and the nested lists of the parents
 written replace the children stored before (an item removed from a subscription leaves).
+
+Where the time goes (docs/PERFORMANCE.md, "local ingest"): parsing (split a body, then one
+`json_transform` per object), copying `raw` into the table, and the checkpoint that compresses
+it. So each step here runs only when it has work: no child statement for nested lists without
+objects, no window unless an id was staged twice, a plain INSERT unless an id is already stored.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
-from sync.currencies import KNOWN_CURRENCIES
-from sync.tables import TABLES, Column, Table
-
-MACROS = f"""
-CREATE OR REPLACE TEMP MACRO paylens_ref(x) AS CASE
-    WHEN json_type(x) = 'OBJECT' THEN x->>'$.id'
-    WHEN json_type(x) = 'VARCHAR' THEN x->>'$'
-END;
-CREATE OR REPLACE TEMP MACRO paylens_known_currency(c) AS
-    c IN ({", ".join(f"'{code}'" for code in sorted(KNOWN_CURRENCIES))});
-"""
+from sync.columns import Table
+from sync.tables import TABLES
+from sync.typed import IS_OBJECT, MACROS, holds_objects, typed_select
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -40,7 +39,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     for name, table in TABLES.items():
         con.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS stage_{name} AS "
-            f"{_typed_select(table, empty, 0)} LIMIT 0"
+            f"{typed_select(table, empty, 0)} LIMIT 0"
         ).fetchall()
 
 
@@ -66,20 +65,29 @@ def stage_pages(
     """Stage the objects of list-response bodies (`{"data": [...]}`), and what they nest.
 
     `parents` names, per body, the parent a nested-list page belongs to (items, lines).
+
+    The bodies are spooled to files that DuckDB reads with `read_text`: cheaper than binding
+    them as one list parameter (each body a Python-to-DuckDB value: twice the page faults),
+    and no Arrow (pyarrow's first string array imports pandas).
     """
     if not bodies:
         return
-    parent_ids = list(parents) if parents is not None else [None] * len(bodies)
-    # bound as list parameters: no Arrow table (pyarrow's first string array imports pandas)
-    stage_select(
-        con,
-        staging,
-        table,
-        'SELECT unnest(from_json(body, \'{"data":["JSON"]}\').data) AS raw, '
-        "FALSE AS deleted, parent FROM "
-        "(SELECT unnest(?::VARCHAR[]) AS body, unnest(?::VARCHAR[]) AS parent)",
-        [list(bodies), parent_ids],
-    )
+    with tempfile.TemporaryDirectory(prefix="paylens-pages-") as spool:
+        files = [os.path.join(spool, f"{index}.json") for index in range(len(bodies))]
+        for name, body in zip(files, bodies, strict=True):
+            with open(name, "w", encoding="utf-8") as file:
+                file.write(body)
+        split = 'unnest(from_json(content, \'{"data":["JSON"]}\').data) AS raw, FALSE AS deleted'
+        if parents is None:
+            source = f"SELECT {split}, NULL::VARCHAR AS parent FROM read_text(?)"
+            stage_select(con, staging, table, source, [files])
+            return
+        source = (
+            f"SELECT {split}, parent FROM read_text(?) JOIN "
+            "(SELECT unnest(?::VARCHAR[]) AS filename, unnest(?::VARCHAR[]) AS parent) "
+            "USING (filename)"
+        )
+        stage_select(con, staging, table, source, [files, files, list(parents)])
 
 
 def stage_select(
@@ -93,30 +101,29 @@ def stage_select(
     objects they nest (subscription items, invoice lines, expanded discounts)."""
     seq = staging.next_seq()
     count = con.execute(
-        f"INSERT INTO stage_{table} {_typed_select(TABLES[table], source, seq)}", list(params)
+        f"INSERT INTO stage_{table} {typed_select(TABLES[table], source, seq)}", list(params)
     ).fetchall()[0][0]
     if not count:
         return
     staging.objects[table] = staging.objects.get(table, 0) + count
-    for index, nested in enumerate(TABLES[table].nested):
+    nested = TABLES[table].nested
+    if not nested:
+        return
+    # which nested lists hold objects (discounts mostly hold ids): a child statement with
+    # nothing to stage still costs its planning, ~3 ms
+    held = con.execute(
+        f"SELECT {', '.join(holds_objects(index, n) for index, n in enumerate(nested))} "
+        f"FROM stage_{table} WHERE seq = {seq}"
+    ).fetchall()[0]
+    for index, child in enumerate(nested):
+        if not held[index]:
+            continue
         children = (
             f"SELECT child AS raw, FALSE AS deleted, id AS parent FROM ("
             f"SELECT id, unnest(_nested_{index}) AS child FROM stage_{table} WHERE seq = {seq}) "
-            "WHERE json_type(child) = 'OBJECT'"  # ids of unexpanded objects cannot be stored
+            f"WHERE {IS_OBJECT.format(v='child')}"  # ids of unexpanded objects cannot be stored
         )
-        stage_select(con, staging, nested.table, children)
-
-
-def _typed_select(table: Table, source: str, seq: int) -> str:
-    """Typed columns, nested lists and the quarantine reason of each object of `source`."""
-    columns = [f'{table.expression(c)} AS "{c.name}"' for c in table.columns]
-    columns += [f"{table.nested_access(n)} AS _nested_{i}" for i, n in enumerate(table.nested)]
-    return (
-        f"SELECT *, {_reason(table)} AS _reason FROM ("
-        f"SELECT {seq}::BIGINT AS seq, raw, deleted, parent, {', '.join(columns)} FROM ("
-        f"SELECT raw, deleted, parent, json_transform(raw, '{table.struct()}') AS o "
-        f"FROM ({source}) WHERE raw IS NOT NULL))"
-    )
+        stage_select(con, staging, child.table, children)
 
 
 def flush(
@@ -126,76 +133,98 @@ def flush(
 
     Runs inside the caller's transaction, so a crash leaves either all of it or none.
     """
+    staged = [name for name in TABLES if staging.objects.get(name)]
+    if not staged:
+        return {}
     written: dict[str, int] = {}
-    for name, table in TABLES.items():
-        if staging.objects.get(name):
-            written[name] = _write(con, table, api_version, synced_at)
+    counts = _counts(con, staged)
+    for name in staged:  # parents first
+        good, ids, bad, stored, quarantined = counts[name]
+        if bad:
+            _quarantine(con, TABLES[name], synced_at)
+        written[name] = (
+            _write(con, TABLES[name], api_version, synced_at, good == ids, stored) if good else 0
+        )
+        if good and quarantined:  # objects that come back valid leave the quarantine
+            con.execute(
+                "DELETE FROM quarantine WHERE table_name = ? AND object_key IN "
+                f"(SELECT id FROM stage_{name} WHERE _reason IS NULL)",
+                [name],
+            ).fetchall()
     for name, table in TABLES.items():
         for nested in table.nested:
             if nested.is_list and staging.objects.get(name):
                 _replace_children(con, table, nested.table)
     for name in staging.objects:
-        con.execute(f"DELETE FROM stage_{name}").fetchall()
+        # replaced, not emptied: a DELETE keeps the deleted rows' memory until the table goes
+        empty = f"CREATE OR REPLACE TEMP TABLE stage_{name} AS FROM stage_{name} LIMIT 0"
+        con.execute(empty).fetchall()
     staging.objects.clear()
     return written
 
 
-def _reason(table: Table) -> str:
-    """A CASE naming the first check an object fails, NULL when it passes."""
-    cases = ["WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object'"]
-    for column in table.columns:
-        cases.extend(_checks(column))
-    return "CASE " + " ".join(cases) + " END"
-
-
-def _checks(column: Column) -> list[str]:
-    name = f'"{column.name}"'
-    found = []
-    if column.required:
-        found.append(f"WHEN {name} IS NULL THEN '{column.path} is missing or of the wrong type'")
-    if column.kind == "currency":
-        found.append(
-            f"WHEN {name} IS NOT NULL AND NOT paylens_known_currency({name}) "
-            f"THEN 'unknown currency ' || {name}"
+def _counts(con: duckdb.DuckDBPyConnection, staged: list[str]) -> dict[str, tuple[int, ...]]:
+    """Per staged table, in one query: objects that pass, distinct ids among them, objects that
+    fail, ids already stored, whether the table has objects in quarantine."""
+    rows = con.execute(
+        " UNION ALL ".join(
+            f"SELECT '{name}', count(*) FILTER (_reason IS NULL), "
+            "count(DISTINCT id) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL), "
+            f"(SELECT count(*) FROM {name} WHERE id IN (SELECT id FROM stage_{name})), "
+            f"(SELECT count(*) FROM quarantine WHERE table_name = '{name}') "
+            f"FROM stage_{name}"
+            for name in staged
         )
-    return found
+    ).fetchall()
+    return {row[0]: tuple(int(value) for value in row[1:]) for row in rows}
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, table: Table, api_version: str, synced_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    api_version: str,
+    synced_at: datetime,
+    deduped: bool,
+    stored: int,
 ) -> int:
-    """Quarantine the bad, upsert the good (newest staged version per id); returns rows written."""
+    """Upsert the objects that pass (the newest staged version per id); returns rows written.
+
+    A backfill mostly inserts ids never stored (`stored` 0), where a plain INSERT costs a third
+    of `INSERT OR REPLACE` (whose conflict handling is per row); a window over the staged rows
+    picks the newest version only when an id was staged twice (`deduped` False).
+    """
     stage = f"stage_{table.name}"
+    names = [f'"{c.name}"' for c in table.stored]
+    values = [c.derived or f'"{c.name}"' for c in table.stored]
+    if table.deletable:
+        names.append("deleted")
+        values.append("deleted OR coalesce(deleted_field, FALSE)")
+    newest = "" if deduped else " QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1"
+    written = con.execute(
+        f"INSERT {'OR REPLACE ' if stored else ''}INTO {table.name} "
+        f"({', '.join(names)}, raw, api_version, synced_at) "
+        f"SELECT {', '.join(values)}, raw, ?, ? FROM {stage} WHERE _reason IS NULL{newest}",
+        [api_version, synced_at],
+    ).fetchall()[0][0]
+    return int(written)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, table: Table, synced_at: datetime) -> None:
+    """Store (or refresh) the objects that failed a check, with the first reason each fails."""
     con.execute(
         "INSERT INTO quarantine BY NAME "
         "SELECT ? AS table_name, coalesce(id, md5(raw::VARCHAR)) AS object_key, "
         "first(_reason) AS reason, first(raw::VARCHAR) AS raw, ? AS first_seen, ? AS last_seen "
-        f"FROM {stage} WHERE _reason IS NOT NULL GROUP BY ALL "
+        f"FROM stage_{table.name} WHERE _reason IS NOT NULL GROUP BY ALL "
         "ON CONFLICT DO UPDATE SET reason = excluded.reason, raw = excluded.raw, "
         "last_seen = excluded.last_seen",
         [table.name, synced_at, synced_at],
     ).fetchall()
-    stored = [c.name for c in table.columns if c.stored]
-    names = [*stored, *table.extra]
-    values = [f'"{n}"' for n in stored] + list(table.extra.values())
-    quoted = ", ".join(f'"{n}"' for n in names)
-    written = con.execute(
-        f"INSERT OR REPLACE INTO {table.name} ({quoted}, raw, api_version, synced_at) "
-        f"SELECT {', '.join(values)}, raw, ?, ? FROM {stage} "
-        "WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1",
-        [api_version, synced_at],
-    ).fetchall()[0][0]
-    con.execute(
-        "DELETE FROM quarantine WHERE table_name = ? AND object_key IN "
-        f"(SELECT id FROM {stage} WHERE _reason IS NULL)",
-        [table.name],
-    ).fetchall()
-    return int(written)
 
 
 def _replace_children(con: duckdb.DuckDBPyConnection, parent: Table, child: str) -> None:
     """Children a staged parent no longer lists (an item replaced on a plan change) leave."""
-    column = TABLES[child].columns[1].name  # the parent reference comes right after id
+    column = TABLES[child].stored[1].name  # the parent reference comes right after id
     con.execute(
         f"DELETE FROM {child} WHERE {column} IN "
         f"(SELECT id FROM stage_{parent.name} WHERE _reason IS NULL) "

@@ -1,89 +1,14 @@
-"""What each warehouse table takes from a Stripe object: typed columns declared once, as data.
+"""The warehouse's object tables: what each takes from a Stripe object, declared once.
 
-DuckDB parses the objects itself (`json_transform` into a struct, once per object), so a page
-never becomes Python row dicts: that per-object Python work was the skeleton's bottleneck. A
-`Column` names its JSON path, how to read it and whether a row without it must be quarantined;
-`sync.ingest` turns these declarations into SQL. Fields not declared stay in `raw`.
+These declarations are the single description of an object table: `sync.schema` generates its
+`CREATE TABLE` from them (typed columns, then `deleted` for deletable objects, then `raw`,
+`api_version`, `synced_at`) and `sync.ingest` the SQL that reads page bodies into it. Money is
+integer minor units plus a lower-case ISO currency; timestamps are UTC (TIMESTAMP, no zone).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-
-# How a column is read: (json_transform type, SQL over the extracted value `{v}`).
-KINDS: dict[str, tuple[object, str]] = {
-    "str": ("VARCHAR", "{v}"),
-    "int": ("BIGINT", "{v}"),
-    "int32": ("INTEGER", "{v}"),
-    "bool": ("BOOLEAN", "{v}"),
-    "float": ("DOUBLE", "{v}"),
-    "ts": ("BIGINT", "make_timestamp({v} * 1000000)"),
-    "json": ("JSON", "{v}"),
-    # an id, whether the field holds the id or the expanded object
-    "ref": ("JSON", "paylens_ref({v})"),
-    # a list of ids or expanded objects -> a JSON array of ids
-    "ids": (["JSON"], "to_json(list_transform({v}, lambda x: paylens_ref(x)))"),
-    # Stripe's lower-case ISO code; an unknown one sends the object to quarantine
-    "currency": ("VARCHAR", "lower({v})"),
-    # the total of a list of {"amount": n} (discount_amounts)
-    "amounts": (
-        [{"amount": "BIGINT"}],
-        "coalesce(list_sum(list_transform({v}, lambda x: x.amount)), 0)",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    path: str  # dotted JSON path in the object
-    kind: str = "str"
-    required: bool = False
-    stored: bool = True  # False: read only to feed an `extra` expression
-
-
-@dataclass(frozen=True)
-class Nested:
-    """Objects a parent carries: a Stripe list (`items`, `lines`) or a plain array of objects."""
-
-    table: str
-    path: str
-    is_list: bool = True  # {"data": [...], "has_more", "url"} rather than [...]
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    object: str  # Stripe's `object` value
-    columns: tuple[Column, ...]
-    nested: tuple[Nested, ...] = ()
-    deletable: bool = False
-    extra: dict[str, str] = field(default_factory=dict)  # column -> SQL over `o` (derived)
-
-    def struct(self) -> str:
-        """The json_transform structure reading every declared path (and nested list) once."""
-        tree: dict[str, object] = {}
-        leaves = [(c.path, KINDS[c.kind][0]) for c in self.columns]
-        leaves += [(n.path + (".data" if n.is_list else ""), ["JSON"]) for n in self.nested]
-        for path, kind in leaves:
-            *parents, leaf = path.split(".")
-            node = tree
-            for key in parents:
-                node = node.setdefault(key, {})  # type: ignore[assignment]
-            node[leaf] = kind
-        return json.dumps(tree)
-
-    def nested_access(self, nested: Nested) -> str:
-        return _access(nested.path + (".data" if nested.is_list else ""))
-
-    def expression(self, column: Column) -> str:
-        return KINDS[column.kind][1].format(v=_access(column.path))
-
-
-def _access(path: str) -> str:
-    """SQL for a dotted path into the transformed struct `o`."""
-    return "o." + ".".join(f'"{key}"' for key in path.split("."))
+from sync.columns import Column, Nested, Table
 
 
 def _c(name: str, kind: str = "str", path: str | None = None, required: bool = False) -> Column:
@@ -92,6 +17,10 @@ def _c(name: str, kind: str = "str", path: str | None = None, required: bool = F
 
 def _helper(name: str, kind: str, path: str) -> Column:
     return Column(name, path, kind, stored=False)
+
+
+def _derived(name: str, kind: str, sql: str) -> Column:
+    return Column(name, "", kind, derived=sql)
 
 
 ID, CREATED = _c("id", required=True), _c("created", "ts", required=True)
@@ -119,16 +48,16 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("product", "ref"),
                 _c("currency", "currency", required=True),
-                _c("unit_amount", "int"),
-                _c("billing_scheme"),
-                _c("tiers_mode"),
-                _c("type"),
-                _c("interval", path="recurring.interval"),
+                _c("unit_amount", "int"),  # NULL for tiered prices
+                _c("billing_scheme"),  # per_unit | tiered
+                _c("tiers_mode"),  # graduated | volume | NULL
+                _c("type"),  # recurring | one_time
+                _c("interval", path="recurring.interval"),  # day | week | month | year | NULL
                 _c("interval_count", "int32", "recurring.interval_count"),
-                _c("usage_type", path="recurring.usage_type"),
+                _c("usage_type", path="recurring.usage_type"),  # licensed | metered | NULL
                 _c("nickname"),
                 _c("active", "bool"),
-                _c("tiers", "json"),
+                _c("tiers", "json"),  # only when the price was served with its tiers
             ),
             deletable=True,
         ),
@@ -139,15 +68,17 @@ TABLES: dict[str, Table] = {
                 ID,
                 CREATED,
                 _c("name"),
-                _c("duration", required=True),
-                _c("duration_in_months", "int32"),
-                _c("percent_off", "float"),
-                _c("amount_off", "int"),
+                _c("duration", required=True),  # once | repeating | forever
+                _c("duration_in_months", "int32"),  # repeating only
+                _c("percent_off", "float"),  # a percentage, e.g. 25.0
+                _c("amount_off", "int"),  # minor units of `currency`
                 _c("currency", "currency"),
                 _c("valid", "bool"),
             ),
             deletable=True,
         ),
+        # a coupon applied to a customer, subscription, item or invoice, seen expanded on
+        # subscriptions and invoices or in `customer.discount.*` events
         Table(
             "discounts",
             "discount",
@@ -159,7 +90,7 @@ TABLES: dict[str, Table] = {
                 _c("subscription_item", "ref"),
                 _c("invoice", "ref"),
                 _c("start", "ts"),
-                _c("end", "ts"),
+                _c("end", "ts"),  # NULL for forever coupons
             ),
             deletable=True,
         ),
@@ -180,12 +111,13 @@ TABLES: dict[str, Table] = {
                 _c("canceled_at", "ts"),
                 _c("ended_at", "ts"),
                 _c("cancellation_reason", path="cancellation_details.reason"),
-                _c("discounts", "ids"),
-                _c("pause_behavior", path="pause_collection.behavior"),
+                _c("discounts", "ids"),  # ids of the discounts applied (see discounts)
+                _c("pause_behavior", path="pause_collection.behavior"),  # when paused
                 _c("latest_invoice", "ref"),
             ),
             nested=(Nested("subscription_items", "items"), Nested("discounts", "discounts", False)),
         ),
+        # one row per item of a subscription (subscription.items, followed when it has more)
         Table(
             "subscription_items",
             "subscription_item",
@@ -229,6 +161,7 @@ TABLES: dict[str, Table] = {
             nested=(Nested("invoice_lines", "lines"), Nested("discounts", "discounts", False)),
             deletable=True,
         ),
+        # one row per invoice line (invoice.lines, followed when it has more)
         Table(
             "invoice_lines",
             "line_item",
@@ -237,6 +170,7 @@ TABLES: dict[str, Table] = {
                 _c("invoice", "ref", required=True),
                 _helper("sub_a", "ref", "parent.subscription_item_details.subscription"),
                 _helper("sub_b", "ref", "parent.invoice_item_details.subscription"),
+                _derived("subscription", "ref", "coalesce(sub_a, sub_b)"),
                 _c(
                     "subscription_item",
                     "ref",
@@ -250,13 +184,10 @@ TABLES: dict[str, Table] = {
                 _c("period_end", "ts", "period.end"),
                 _helper("proration_a", "bool", "parent.subscription_item_details.proration"),
                 _helper("proration_b", "bool", "parent.invoice_item_details.proration"),
-                _c("discount_amount", "amounts", "discount_amounts"),
-                _c("discounts", "ids"),
+                _derived("proration", "bool", "coalesce(proration_a, proration_b)"),
+                _c("discount_amount", "amounts", "discount_amounts"),  # sum of [].amount
+                _c("discounts", "ids"),  # of the discounts behind discount_amounts
             ),
-            extra={
-                "subscription": "coalesce(sub_a, sub_b)",
-                "proration": "coalesce(proration_a, proration_b)",
-            },
         ),
         Table(
             "charges",
@@ -269,17 +200,17 @@ TABLES: dict[str, Table] = {
                 _c("amount", "int", required=True),
                 _c("amount_refunded", "int"),
                 _c("currency", "currency", required=True),
-                _c("status", required=True),
+                _c("status", required=True),  # succeeded | failed | pending
                 _c("paid", "bool"),
                 _c("failure_code"),
-                _c("failure_message"),
                 _c("outcome_type", path="outcome.type"),
                 _c("outcome_reason", path="outcome.reason"),
                 _c("network_decline_code", path="outcome.network_decline_code"),
-                _c("outcome_risk_level", path="outcome.risk_level"),
                 _c("card_brand", path="payment_method_details.card.brand"),
                 _c("card_country", path="payment_method_details.card.country"),
                 _c("card_funding", path="payment_method_details.card.funding"),
+                _c("failure_message"),
+                _c("outcome_risk_level", path="outcome.risk_level"),
                 _c("disputed", "bool"),
                 _c("refunded", "bool"),
                 _c("description"),
@@ -318,6 +249,8 @@ TABLES: dict[str, Table] = {
                 _c("is_charge_refundable", "bool"),
             ),
         ),
+        # events of the last 30 days (Stripe keeps no more); `pending_webhooks` > 0 means an
+        # endpoint has not acknowledged it yet
         Table(
             "events",
             "event",
@@ -328,8 +261,8 @@ TABLES: dict[str, Table] = {
                 _c("object_type", path="data.object.object"),
                 _c("object_id", path="data.object.id"),
                 _c("pending_webhooks", "int32"),
-                _c("previous_attributes", "json", "data.previous_attributes"),
-                _c("event_api_version", path="api_version"),
+                _c("previous_attributes", "json", "data.previous_attributes"),  # updates only
+                _c("event_api_version", path="api_version"),  # the version it was rendered in
             ),
         ),
         Table(
@@ -339,29 +272,11 @@ TABLES: dict[str, Table] = {
                 ID,
                 CREATED,
                 _c("url"),
-                _c("status"),
+                _c("status"),  # enabled | disabled
                 _c("enabled_events", "json"),
-                _c("endpoint_version", path="api_version"),
+                _c("endpoint_version", path="api_version"),  # the version it receives
             ),
-            deletable=True,
+            deletable=True,  # also set when an endpoint is no longer listed
         ),
     )
 }
-
-
-def _with_deleted_flag(table: Table) -> Table:
-    """Deletable objects come back as `{"id", "deleted": true}` stubs; read that flag too."""
-    if not table.deletable:
-        return table
-    flag = Column("deleted_field", "deleted", "bool", stored=False)
-    return Table(
-        table.name,
-        table.object,
-        (*table.columns, flag),
-        table.nested,
-        table.deletable,
-        {**table.extra, "deleted": "deleted OR coalesce(deleted_field, FALSE)"},
-    )
-
-
-TABLES = {name: _with_deleted_flag(table) for name, table in TABLES.items()}

@@ -13,7 +13,7 @@ from tests.metrics.warehouse import Warehouse
 
 @pytest.fixture
 def wh(tmp_path: Path) -> Iterator[Warehouse]:
-    """An empty warehouse file built from sync/schema.sql."""
+    """An empty warehouse file built from the sync's schema (`sync.schema.schema_sql`)."""
     warehouse = Warehouse.create(tmp_path / "warehouse.duckdb")
     yield warehouse
     warehouse.con.close()

@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 import duckdb
 
-SCHEMA = Path(__file__).resolve().parents[2] / "sync" / "schema.sql"
+from sync.schema import schema_sql
+
 API_VERSION = "2026-10-28.endive"
 SYNCED_AT = datetime(2026, 11, 1, 12, 0, 0)
 PRICE_CREATED = datetime(2025, 1, 1)
@@ -55,7 +56,8 @@ class Charge(NamedTuple):
 
 @dataclass
 class Warehouse:
-    """A DuckDB file built from sync/schema.sql, with helpers to insert hand-built rows."""
+    """A DuckDB file built from the warehouse schema (`sync.schema`), with helpers to insert
+    hand-built rows."""
 
     path: Path
     con: duckdb.DuckDBPyConnection
@@ -63,7 +65,7 @@ class Warehouse:
     @classmethod
     def create(cls, path: Path) -> Warehouse:
         con = duckdb.connect(str(path))
-        con.execute(SCHEMA.read_text(encoding="utf-8"))
+        con.execute(schema_sql())
         return cls(path=path, con=con)
 
     def prices(self, *rows: Price) -> None:

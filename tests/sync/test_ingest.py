@@ -238,3 +238,48 @@ def test_invoice_lines_read_the_nesting_of_the_current_api_version(tmp_path: Pat
             200,
         )
     ]
+
+
+def test_an_id_staged_twice_in_one_batch_is_written_once_with_its_last_version(
+    tmp_path: Path,
+) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    staging = Staging()
+    stage_pages(con, staging, "charges", [_body(_charge("ch_1", 100), _charge("ch_2", 7))])
+    stage_pages(con, staging, "charges", [_body(_charge("ch_1", 300, "failed"))])
+    with transaction(con):
+        written = flush(con, staging, "2026-10-28.endive", SYNCED_AT)
+    assert written == {"charges": 2}
+    assert con.execute("SELECT id, amount, status FROM charges ORDER BY id").fetchall() == [
+        ("ch_1", 300, "failed"),
+        ("ch_2", 7, "succeeded"),
+    ]
+
+
+def test_follow_up_pages_of_a_nested_list_are_stored_under_their_parent(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    staging = Staging()
+    stage_pages(con, staging, "subscriptions", [_body(_subscription([_item("si_1", 1)], True))])
+    rest = _body(_item("si_2", 2), _item("si_3", 3))
+    stage_pages(con, staging, "subscription_items", [rest], ["sub_1"])
+    with transaction(con):
+        flush(con, staging, "2026-10-28.endive", SYNCED_AT)
+    items = "SELECT id, subscription, quantity FROM subscription_items ORDER BY id"
+    assert con.execute(items).fetchall() == [
+        ("si_1", "sub_1", 1),
+        ("si_2", "sub_1", 2),
+        ("si_3", "sub_1", 3),
+    ]
+    _ingest(con, "subscriptions", _body(_subscription([_item("si_3", 4)])))
+    assert con.execute(items).fetchall() == [("si_3", "sub_1", 4)]
+
+
+def test_raw_json_is_stored_zstd_compressed(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    _ingest(con, "charges", _body(*(_charge(f"ch_{n}", n) for n in range(500))))
+    con.execute("CHECKPOINT").fetchall()
+    methods = con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('charges') "
+        "WHERE column_name = 'raw' AND segment_type <> 'VALIDITY'"
+    ).fetchall()
+    assert methods == [("ZSTD",)]

@@ -78,7 +78,7 @@ def test_a_backfill_killed_ten_times_ends_identical_with_no_duplicates_and_no_pa
     with start_server(small_sim) as server:
         kills = 0
         for _ in range(10):
-            target = len(server.requests) + rng.randint(2, 25)
+            target = len(server.requests) + rng.randint(1, 10)
             process = _sync_process(server, data_dir)
             while process.poll() is None and len(server.requests) < target:
                 time.sleep(0.005)
@@ -92,7 +92,7 @@ def test_a_backfill_killed_ten_times_ends_identical_with_no_duplicates_and_no_pa
     watcher.stop.set()
     watcher.join()
     con = duckdb.connect(str(data_dir / "master.duckdb"), read_only=True)
-    assert kills >= 5
+    assert kills >= 8
     assert checksums(con) == reference
     for table in reference:
         assert con.execute(f"SELECT count(*) - count(DISTINCT id) FROM {table}").fetchall() == [
