@@ -81,7 +81,7 @@ def _open_dispute(engine: Engine, at: int, payload: tuple[Obj, Sub]) -> None:
 
 
 def _submit_evidence(engine: Engine, at: int, dispute: Obj) -> None:
-    customer = engine.sim.customers[engine.sim.charges[dispute["charge"]]["customer"]]
+    customer = engine.sim.customer(engine.sim.charges[dispute["charge"]]["customer"])
     changes = submitted_changes(dispute, at, customer["email"])
     engine.update("charge.dispute.updated", dispute, at, changes)
     outcome = "won" if engine.rng.random() < 0.45 else "lost"

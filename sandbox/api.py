@@ -179,6 +179,10 @@ class SandboxApi:
         params.allow(())
         index = self.store.index(name)
         position = index.position.get(object_id)
+        if position is None and name == "customers":
+            stub = self.store.deleted_stub(name, object_id)
+            if stub is not None:  # "deleted customers can still be retrieved" (Stripe)
+                return dumps(stub)
         if position is None or (
             name == "events"
             and index.objects[position]["created"] < self._sim.now - EVENT_RETENTION_SECONDS

@@ -161,7 +161,7 @@ def build_catalog(
     """Create every product with a price per interval (of those offered) in each currency."""
     catalog = Catalog({}, {}, {}, {})
     for offset, spec in enumerate(ALL_PRODUCTS):
-        product = _product(ids, spec, created + offset)
+        product = product_object(ids, spec, created + offset)
         catalog.products[product["id"]] = product
         catalog.product_for[spec.key] = product
         for currency in currencies:
@@ -173,7 +173,8 @@ def build_catalog(
     return catalog
 
 
-def _product(ids: IdFactory, spec: ProductSpec, created: int) -> dict[str, Any]:
+def product_object(ids: IdFactory, spec: ProductSpec, created: int) -> dict[str, Any]:
+    """The served ``product`` for ``spec`` (its prices are built separately)."""
     return {
         "id": ids.new("prod"),
         "object": "product",

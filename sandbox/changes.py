@@ -5,7 +5,9 @@ old price and a charge line for the rest of the period on the new one, added to 
 invoice; some upgrades are invoiced at once (``always_invoice``). The rest change silently
 (``proration_behavior: none``): the new price shows only on the next renewal invoice, so once
 the change's event is older than Stripe's 30-day window, its date cannot be recovered through
-the API; the truth lists those as unobservable changes.
+the API; the truth lists those as unobservable changes. So does it list a prorated change
+whose prorations no invoice has carried yet (an annual period still running, or a
+cancellation that dropped them): until then only the change's event dates it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ def prorations(
 ) -> list[PendingProration]:
     """Credit for the old item's unused time and charge for the new one's, to period end."""
     (old_item, old_truth), (new_item, new_truth) = old, new
+    sub_id = old_item["subscription"]
+    customer = engine.sim.subscriptions[sub_id]["customer"]
+    hidden = Happening(sub_id, customer, at, "change_with_pending_proration")
+    engine.sim.ledger.unobservable.append(hidden)  # the truth drops it once invoiced
     start, end = old_item["current_period_start"], old_item["current_period_end"]
     left = (end - at) / (end - start)
     name = engine.product_names

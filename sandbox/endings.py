@@ -62,8 +62,20 @@ def cancel_at_period_end(engine: Engine, sub: Sub, at: int, feedback: str | None
 DRAW = "<drawn>"  # ``cancel``'s feedback when the caller leaves it to the random stream
 
 
-def cancel(engine: Engine, sub: Sub, at: int, reason: str, feedback: str | None = DRAW) -> None:
-    """End the subscription now (or now that its period has ended, if that was requested)."""
+def cancel(
+    engine: Engine,
+    sub: Sub,
+    at: int,
+    reason: str,
+    feedback: str | None = DRAW,
+    *,
+    aftermath: bool = True,
+) -> None:
+    """End the subscription now (or now that its period has ended, if that was requested).
+
+    ``aftermath``: the customer may come back or be deleted later (not when its deletion is
+    what cancels the subscription).
+    """
     if sub.status == "canceled":
         return
     requested = sub.cancel_at is not None
@@ -80,8 +92,11 @@ def cancel(engine: Engine, sub: Sub, at: int, reason: str, feedback: str | None 
     sub.pending = []
     engine.update_sub(sub, at, changes, None)
     engine.events.emit("customer.subscription.deleted", sub.obj, at)
+    if not aftermath:
+        return
     if not requested and reason == "cancellation_requested" and sub.counted:
         _maybe_return(engine, sub, at)
+    _after_end(engine, sub, at)
 
 
 def mark_unpaid(engine: Engine, sub: Sub, at: int) -> None:
@@ -89,6 +104,13 @@ def mark_unpaid(engine: Engine, sub: Sub, at: int) -> None:
     churn = ChurnEvent(sub.id, sub.customer["id"], at, "unpaid", sub.status, at)
     engine.sim.ledger.churn(churn)
     engine.update_sub(sub, at, {"status": "unpaid"})
+    _after_end(engine, sub, at)
+
+
+def _after_end(engine: Engine, sub: Sub, at: int) -> None:
+    from sandbox.deletions import after_end  # deletions cancels through this module
+
+    after_end(engine, sub, at)
 
 
 def _maybe_return(engine: Engine, sub: Sub, ended: int) -> None:

@@ -69,10 +69,20 @@ class Engine:
         self.product_names = {p["id"]: p["name"] for p in catalog.products.values()}
         self.next_signup: Callable[[int], int] = lambda at: at + DAY_SECONDS
         self.script: Script | None = None  # set by scenario files; presets draw at random
+        # Deletions draw from a stream of their own, so switching them on leaves every other
+        # decision of the business as it was until a deletion cuts a subscription short.
+        self.deleting = random.Random(f"deletions:{sim.seed}")
+        self.subs_of: dict[str, list[Sub]] = {}  # customer id -> its subscriptions
 
     def schedule(self, at: int, handler: Handler, payload: Any = None) -> None:
         """Queue ``handler(engine, at, payload)``; ties fire in the order they were queued."""
         heapq.heappush(self._heap, (at, next(self._sequence), handler, payload))
+
+    def add_subscription(self, sub: Sub) -> None:
+        """Serve a new subscription and its items; remember it under its customer."""
+        self.sim.subscriptions[sub.id] = sub.obj
+        self.sim.subscription_items[sub.id] = sub.items
+        self.subs_of.setdefault(sub.customer["id"], []).append(sub)
 
     def run_until(self, end: int) -> int:
         """Fire every queued event at or before ``end``, including those they queue."""

@@ -5,9 +5,10 @@ value of a served object in place: every change replaces a top-level field (a ne
 ``status_transitions`` dict, a new ``items`` list). So an event's ``data.object`` stays as it
 was at emission while the live object moves on, at a fraction of a deep copy's cost.
 
-Events are kept only from ``keep_from`` (``event_days`` before the simulated end; always for a
-live clock advancing past it): Stripe lists only the last 30 days, so older events could never
-be observed, and keeping them would cost memory in proportion to the whole history.
+Events are kept only from ``keep_from`` (``event_days`` before the simulated end, or before
+``now`` when the clock stops earlier; always for a live clock advancing past it): Stripe lists
+only the last 30 days, so older events could never be observed, and keeping them would cost
+memory in proportion to the whole history.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from sandbox.filters import EVENT_RETENTION_SECONDS, FILTERS
 from sandbox.listing import FilterKey, ListIndex, Obj, ObjectList
-from sandbox.model import Simulation
+from sandbox.model import RESOURCES, Simulation
 
 
 def revision(sim: Simulation) -> int:
@@ -86,9 +86,18 @@ class IndexStore:
         return known + [obj for obj in current.values() if id(obj) not in seen]
 
     def get(self, name: str, object_id: str) -> Obj | None:
-        """An object by id (any age), for expansion."""
+        """An object by id (any age), for expansion; a deleted one as Stripe's stub."""
         objects: dict[str, Obj] = getattr(self.sim, name, {})
-        return objects.get(object_id)
+        found = objects.get(object_id)
+        return found if found is not None else self.deleted_stub(name, object_id)
+
+    def deleted_stub(self, name: str, object_id: str) -> Obj | None:
+        """``{"id", "object", "deleted": true}`` for a deleted object of ``/v1/<name>``."""
+        deletion = getattr(self.sim, "deleted", {}).get(object_id)
+        if deletion is None or RESOURCES.get(name) != deletion.object["object"]:
+            return None
+        stub: Obj = deletion.stub()
+        return stub
 
     def items(self, subscription: str) -> ObjectList | None:
         """All items of a subscription, in the subscription's order."""

@@ -75,6 +75,7 @@ def issue_invoice(
     )
     engine.sim.invoices[invoice_id] = invoice
     engine.sim.invoice_lines[invoice_id] = lines
+    engine.sim.ledger.invoiced(sub.id, at)  # the truth: what an invoice can reveal
     if engine.events.keeping(at):
         engine.events.emit("invoice.created", invoice, at, snapshot=draft_view(invoice))
         engine.events.emit("invoice.finalized", invoice, at)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox import changes, collect, endings
+from sandbox import changes, collect, deletions, endings
 from sandbox.clock import DAY_SECONDS, period_boundary, within_day
 from sandbox.coupons import discount_object, pick_coupon, truth_discount
 from sandbox.invoices import paid_changes
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def signup(engine: Engine, at: int, _payload: Any = None) -> None:
     """A new customer subscribes, with a trial or paying straight away; queues the next one."""
     sim, rng = engine.sim, engine.rng
-    person = draw_person(rng, engine.ids, len(sim.customers) + 1, sim.currencies, sim.until.year)
+    number = len(sim.customers) + len(sim.deleted) + 1  # never reused after a deletion
+    person = draw_person(rng, engine.ids, number, sim.currencies, sim.until.year)
     trial = rng.random() < engine.preset.trial_share
     has_card = not trial or rng.random() >= engine.preset.trial_without_card
     customer = customer_object(engine.ids, person, at)
@@ -38,12 +39,15 @@ def signup(engine: Engine, at: int, _payload: Any = None) -> None:
     sim.customers[customer["id"]] = customer
     engine.events.emit("customer.created", customer, at)
     subscribe(engine, person, customer, within_day(at, 2), trial=trial, has_card=has_card)
+    deletions.after_signup(engine, customer, at)
     engine.schedule(engine.next_signup(at), signup)
 
 
 def resubscribe(engine: Engine, at: int, payload: tuple[Person, Obj]) -> None:
     """A customer who cancelled earlier comes back and pays straight away (a reactivation)."""
     person, customer = payload
+    if engine.sim.customers.get(customer["id"]) is not customer:
+        return  # deleted meanwhile: Stripe accepts no new subscription for it
     subscribe(engine, person, customer, at, trial=False, has_card=True, reactivation=True)
 
 
@@ -65,8 +69,7 @@ def subscribe(
     if not has_card:
         sub.obj["default_payment_method"] = None
         sub.obj["trial_settings"] = {"end_behavior": {"missing_payment_method": "pause"}}
-    engine.sim.subscriptions[sub.id] = sub.obj
-    engine.sim.subscription_items[sub.id] = sub.items
+    engine.add_subscription(sub)
     if engine.rng.random() < engine.preset.coupon_share:
         _apply_coupon(engine, sub, at)
     if trial:

@@ -31,6 +31,18 @@ RESOURCES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """An object deleted at ``at``, with its last state (what its ``*.deleted`` event carried)."""
+
+    object: Obj
+    at: int
+
+    def stub(self) -> Obj:
+        """What Stripe serves in its place: ``{"id", "object", "deleted": true}``."""
+        return {"id": self.object["id"], "object": self.object["object"], "deleted": True}
+
+
 class Clockwork(Protocol):
     """What ``advance`` needs from the engine: play events up to a time, say how many."""
 
@@ -44,6 +56,8 @@ class Simulation:
     ``subscriptions`` and ``invoices`` embed their items/lines truncated to 10 entries, exactly
     as served; the complete lists are in ``subscription_items`` and ``invoice_lines``.
     ``discounts`` holds the discount objects subscriptions and invoices name by id.
+    ``deleted`` holds the deleted customers, products and coupons by id (no longer listed;
+    a deleted customer is still retrieved, as Stripe's stub, and so is any expanded one).
     ``revision`` grows whenever served objects change (the server rebuilds its indexes then).
     """
 
@@ -67,6 +81,7 @@ class Simulation:
     discounts: dict[str, Obj] = field(default_factory=dict)
     subscription_items: dict[str, list[Obj]] = field(default_factory=dict)
     invoice_lines: dict[str, list[Obj]] = field(default_factory=dict)
+    deleted: dict[str, Deletion] = field(default_factory=dict)
     ledger: TruthLedger = field(default_factory=TruthLedger)
     webhooks: Webhooks = field(default_factory=lambda: Webhooks([]))
     revision: int = 0
@@ -85,6 +100,11 @@ class Simulation:
         counts["subscription_items"] = sum(len(v) for v in self.subscription_items.values())
         counts["invoice_lines"] = sum(len(v) for v in self.invoice_lines.values())
         return counts
+
+    def customer(self, customer_id: str) -> Obj:
+        """A customer by id, deleted or not (then its last state)."""
+        found = self.customers.get(customer_id)
+        return found if found is not None else self.deleted[customer_id].object
 
     def advance(self, to: int) -> None:
         """Play the business forward to unix time ``to`` (the live clock); never backwards.

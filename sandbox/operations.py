@@ -58,8 +58,7 @@ def start_subscription(
     if not sub.has_card:
         sub.obj["default_payment_method"] = None
         sub.obj["trial_settings"] = {"end_behavior": {"missing_payment_method": "pause"}}
-    engine.sim.subscriptions[sub.id] = sub.obj
-    engine.sim.subscription_items[sub.id] = sub.items
+    engine.add_subscription(sub)
     if coupon is not None:
         attach_coupon(engine, sub, coupon, at, announce=False)
     if trial_end is not None:

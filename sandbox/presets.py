@@ -4,7 +4,9 @@ Every knob of the simulation lives here so a preset (``small``, ``demo``, ``larg
 scenario file can change the business without touching the engine. ``small`` keeps to the
 behaviours that do not change MRR's definition (no coupons, tiers or period-end cancellations)
 so the end-to-end test can compare paylens' MRR with the truth to the cent while paylens'
-metrics do not yet handle those; ``demo`` switches every behaviour on.
+metrics do not yet handle those, and deletes nothing (the sync tests compare an incremental
+warehouse with a fresh backfill of it, where deleted objects are simply absent); ``demo``
+switches every behaviour on.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class Preset:
     dispute_cancels: float = 0.5  # disputes after which the business cancels the subscription
     webhook_outages: tuple[tuple[int, int, int], ...] = ()  # (endpoint, days before end, hours)
     event_days: int = 40  # days before the end whose events are kept (Stripe lists 30)
+    # Deletions (Stripe's `*.deleted`; see sandbox.deletions), off unless a preset says so:
+    deleted_after_end: float = 0.0  # customers deleted 1-90 days after their last sub ended
+    deleted_while_subscribed: float = 0.0  # signups whose customer is deleted while subscribed
+    draft_products_per_year: float = 0.0  # price-less products created, deleted 1-21 days later
+    retired_coupons: tuple[tuple[str, int], ...] = ()  # (coupon id, days before end deleted)
 
 
 PRESETS: dict[str, Preset] = {
@@ -79,6 +86,10 @@ PRESETS: dict[str, Preset] = {
         retry_success=0.25,
         unpaid_share=0.3,
         webhook_outages=((2, 6, 5), (3, 20, 80)),
+        deleted_after_end=0.15,
+        deleted_while_subscribed=0.01,
+        draft_products_per_year=6.0,
+        retired_coupons=(("PARTNER15", 9),),
     ),
 }
 # `large` is `demo`'s business at 100 times the size, over three years, with more monthly plans

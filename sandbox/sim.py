@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from sandbox import deletions
 from sandbox.catalog import MINOR_UNITS, build_catalog
 from sandbox.clock import DAY_SECONDS, date_of, day_end, day_start, shift_date_months
 from sandbox.coupons import COUPONS, coupon_created, coupon_object
@@ -63,10 +64,14 @@ def simulate(
     catalog = build_catalog(ids, spec.currencies, first, offered)
     sim.products.update(catalog.products)
     sim.prices.update(catalog.prices)
-    events = EventLog(sim.events, event_ids, sim.webhooks, end - spec.event_days * DAY_SECONDS)
+    # a clock stopped before the end lists its own last 30 days: keep from there
+    keep_from = min(end, sim.now) - spec.event_days * DAY_SECONDS
+    events = EventLog(sim.events, event_ids, sim.webhooks, keep_from)
     engine = Engine(sim, spec, rng, ids, catalog, events, incidents)
     engine.next_signup = signup_clock(arrivals, spec, first + 3_600, end)
     _create_coupons(sim, engine, first, end)
+    deletions.retire_coupons(engine, end)
+    deletions.start_drafts(engine, first)
     engine.schedule(engine.next_signup(first + 3_600), signup)
     collecting = gc.isenabled()
     gc.disable()  # millions of new dicts, no garbage cycles: the collector only costs time

@@ -13,7 +13,7 @@ unit only when reported, so the report never carries float drift from thousands 
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -119,15 +119,34 @@ class Happening:
 
 @dataclass
 class TruthLedger:
-    """All histories, churns, reactivations and unobservable changes of one simulation."""
+    """All histories, churns, reactivations and unobservable changes of one simulation.
+
+    ``invoices`` keeps each subscription's invoice times: a change that only an invoice can
+    reveal (a silent price change, pending prorations) stays hidden until the next one.
+    """
 
     histories: dict[str, SubscriptionHistory] = field(default_factory=dict)
     churn_events: list[ChurnEvent] = field(default_factory=list)
     reactivations: list[Happening] = field(default_factory=list)
     unobservable: list[Happening] = field(default_factory=list)
+    invoices: dict[str, list[int]] = field(default_factory=dict)
+
+    def invoiced(self, subscription: str, at: int) -> None:
+        """Note an invoice of ``subscription`` created at ``at`` (the clock only moves on)."""
+        self.invoices.setdefault(subscription, []).append(at)
+
+    def next_invoice(self, subscription: str, at: int) -> int | None:
+        """The first invoice of ``subscription`` created at or after ``at``, if any yet."""
+        times = self.invoices.get(subscription, [])
+        index = bisect_left(times, at)
+        return times[index] if index < len(times) else None
 
     def record(self, subscription: str, customer: str, ts: int, state: SubscriptionState) -> None:
-        """Note ``state`` as of ``ts``; a later change on the same day replaces it."""
+        """Note ``state`` as of ``ts``; a later change on the same day replaces it.
+
+        A move to ``unpaid`` is observable, even after it ended: the invoice dunning gave up on
+        stays open, attempted, with no next attempt, and its last failed charge dates the move.
+        """
         history = self.histories.get(subscription)
         if history is None:
             history = self.histories[subscription] = SubscriptionHistory(subscription, customer)

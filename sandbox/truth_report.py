@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from sandbox.truth import (
     ChurnEvent,
+    Happening,
     MrrRules,
     SubscriptionHistory,
     TruthLedger,
@@ -157,7 +159,8 @@ def churn_list(
 
 
 def unobservable(ledger: TruthLedger, ordinal: int, now: int | None) -> list[dict[str, Any]]:
-    """Silent changes up to ``ordinal`` that fell out of the 30-day events window by ``now``."""
+    """Silent changes up to ``ordinal`` that fell out of the 30-day events window by ``now``
+    and that no object shows since (see ``hidden``)."""
     horizon = None if now is None else day_ordinal(now) - EVENTS_WINDOW_DAYS
     return [
         {
@@ -167,5 +170,70 @@ def unobservable(ledger: TruthLedger, ordinal: int, now: int | None) -> list[dic
             "kind": h.kind,
         }
         for h in ledger.unobservable
-        if day_ordinal(h.at) <= ordinal and (horizon is None or day_ordinal(h.at) < horizon)
+        if day_ordinal(h.at) <= ordinal
+        and (horizon is None or day_ordinal(h.at) < horizon)
+        and hidden_until(ledger, h) != day_ordinal(h.at)
     ]
+
+
+def hidden_until(ledger: TruthLedger, happening: Happening) -> int | None:
+    """The first day (an ordinal) at whose end an API reader can know a silent change's effect
+    again, counting invoices and the change's own status only; None: not yet.
+
+    A silent price change and a pause show from the subscription's next invoice on (a renewal,
+    a resume); prorations are carried by the next invoice, which dates their change exactly
+    (so a prorated change is hidden only while no invoice came). (A move to ``unpaid`` is not
+    listed: the open invoice dunning gave up on and its failed charges date it.)
+    """
+    start = day_ordinal(happening.at)
+    invoice = ledger.next_invoice(happening.subscription, happening.at)
+    if happening.kind == "change_with_pending_proration":
+        return start if invoice is not None else None
+    return None if invoice is None else day_ordinal(invoice)
+
+
+def hidden_days(ledger: TruthLedger, now: int) -> dict[str, list[tuple[dt.date, dt.date]]]:
+    """Per subscription, the days [from, until) whose MRR no API reader can know: from each
+    change listed as unobservable to the day it shows (``hidden_until``), and not past the
+    start of the events window (30 days before ``now``), where each change has its event whose
+    ``previous_attributes`` say what held before."""
+    horizon = day_ordinal(now) - EVENTS_WINDOW_DAYS
+    spans: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for happening in ledger.unobservable:
+        if day_ordinal(happening.at) >= horizon:
+            continue  # its event is listed
+        start = day_ordinal(happening.at)
+        until = hidden_until(ledger, happening)
+        end = horizon if until is None else min(until, horizon)
+        if start < end:
+            span = (dt.date.fromordinal(start), dt.date.fromordinal(end))
+            spans[happening.subscription].append(span)
+    return dict(spans)
+
+
+def subscription_mrr_days(
+    ledger: TruthLedger, first_day: dt.date, last_day: dt.date, rules: MrrRules | None = None
+) -> dict[dt.date, dict[str, tuple[str, Fraction]]]:
+    """Per day in [first_day, last_day]: each subscription in MRR, its currency and exact net
+    MRR in minor units — ``mrr_by_subscription`` for a range of days at once, walking each
+    history's segments instead of looking every subscription up on every day."""
+    rules = rules or MrrRules()
+    first, last = first_day.toordinal(), last_day.toordinal()
+    days: dict[int, dict[str, tuple[str, Fraction]]] = {o: {} for o in range(first, last + 1)}
+    for sub_id, history in ledger.histories.items():
+        ends = [*history.days[1:], last + 1]
+        for begin, end, state in zip(history.days, ends, history.states, strict=True):
+            begin, end = max(begin, first), min(end, last + 1)
+            if begin >= end or not counts(state, rules):
+                continue
+            cuts = {begin, end}  # the net amount changes only where the discount starts or ends
+            if state.discount is not None:
+                for ts in (state.discount.start, state.discount.end):
+                    if ts is not None and begin < day_ordinal(ts) < end:
+                        cuts.add(day_ordinal(ts))
+            bounds = sorted(cuts)
+            for lo, hi in pairwise(bounds):
+                amount = (state.currency, net_mrr(state, lo, rules))
+                for ordinal in range(lo, hi):
+                    days[ordinal][sub_id] = amount
+    return {dt.date.fromordinal(o): found for o, found in days.items()}

@@ -23,10 +23,11 @@ from datetime import datetime
 import duckdb
 
 from sync.backfill import Backfill, Clock, Options, Progress
-from sync.client import AuthError, StripeReader, StripeSyncError
+from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
 from sync.fetch import RESOURCES
 from sync.history import rebuild_history
-from sync.incremental import CURSOR, REFRESHED, poll, unix
+from sync.incremental import CURSOR, REFRESHED, poll, stage_deleted, unix
+from sync.ingest import Staging, flush
 from sync.store import delete_state, get_state, set_state, transaction
 from sync.windows import initial, load, save
 
@@ -124,7 +125,11 @@ def _backfill(
     if not outcome.complete:
         result.status = "partial" if outcome.objects else "failed"
         return
+    staging = Staging()
+    stage_deleted(con, staging)
     with transaction(con):
+        for table, count in flush(con, staging, API_VERSION, clock()).items():
+            result.objects[table] = result.objects.get(table, 0) + count
         set_state(con, BACKFILL, {"status": "done", "finished": unix(clock())}, clock())
         set_state(con, REFRESHED, {"at": unix(clock())}, clock())
     _poll(reader, con, clock, options, result)

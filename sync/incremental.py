@@ -5,11 +5,14 @@ Steps of `poll`:
    those seen before are recognised by id and not applied again) — one read when idle;
 2. stage them; of the events not stored yet, keep per object the newest, unless a stored event
    about that object is newer still;
-3. stage each kept event's `data.object` into its table (`*.deleted` marks it deleted),
-   completing truncated nested lists (`items`, `lines`) from their own urls. When an object's
-   newest second holds several events (an invoice created, finalized and paid at once), which
-   one is last cannot be told from `created`: the object is retrieved instead (one read; Stripe
-   allows 500 reads per transaction);
+3. stage each kept event's `data.object` into its table (`*.deleted` marks it deleted; a
+   deletion is the last event of its second), completing truncated nested lists (`items`,
+   `lines`) from their own urls. When an object's newest second holds several events (an
+   invoice created, finalized and paid at once), which one is last cannot be told from
+   `created`, and when the object names a discount not stored yet, only the object expanded
+   holds it: the object is retrieved instead (one read; Stripe allows 500 reads per
+   transaction). The charge of each new dispute is retrieved too (no event tells its
+   `disputed` changed);
 4. at most hourly: list webhook endpoints again (those gone are marked deleted) and the events
    still not delivered (the others get `pending_webhooks = 0`);
 5. write everything and move the cursor, in one transaction.
@@ -85,6 +88,7 @@ def poll(
     outcome.applied = len(chosen)
     if chosen:
         _stage_objects(reader, con, staging, chosen, pages)
+        _stage_disputed_charges(reader, con, staging)
     endpoints = _refresh_due(con, clock, refresh_seconds)
     listed: list[str] = []
     if endpoints:
@@ -95,6 +99,24 @@ def poll(
             _mark_refreshed(con, listed, clock())
         set_state(con, CURSOR, {"at": max(started, newest)}, clock())
     return outcome
+
+
+def stage_deleted(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
+    """Stage, after a backfill, the objects deleted within the events window: no list returns
+    them any more, but their rows still matter (a deleted customer's canceled subscriptions, a
+    deleted coupon that keeps discounting). Each comes from its `*.deleted` event (its last
+    state), marked deleted; objects a list did return are left alone."""
+    for object_type, (table, _, _) in APPLIED.items():
+        if object_type in ("subscription", "discount"):
+            continue  # a subscription's "deletion" is its cancellation; a discount's, its end
+        stage_select(
+            con,
+            staging,
+            table,
+            "SELECT raw->'$.data.object' AS raw, TRUE AS deleted, NULL AS parent FROM events "
+            f"WHERE type = ? AND object_id NOT IN (SELECT id FROM {table})",
+            [f"{object_type}.deleted"],
+        )
 
 
 def list_all(
@@ -135,7 +157,10 @@ def _chosen(con: duckdb.DuckDBPyConnection) -> list[Chosen]:
           AND s.id NOT IN (SELECT id FROM events)
           AND NOT EXISTS (SELECT 1 FROM events AS e
                           WHERE e.object_id = s.object_id AND e.created > s.created)
-        QUALIFY row_number() OVER (PARTITION BY s.object_id ORDER BY s.created DESC) = 1
+        QUALIFY row_number() OVER (
+            -- a deletion is an object's last word, also when other events share its second
+            PARTITION BY s.object_id ORDER BY s.created DESC, s.type LIKE '%.deleted' DESC
+        ) = 1
         """
     ).fetchall()
     return [Chosen(*row) for row in rows]
@@ -148,12 +173,16 @@ def _stage_objects(
     chosen: list[Chosen],
     pages: list[tuple[list[dict[str, Any]], str]],
 ) -> None:
-    """Stage each chosen event's object (or the object retrieved, when its event is tied)."""
+    """Stage each chosen event's object, or the object retrieved when its event is tied or
+    names a discount the warehouse lacks."""
     events = {e.get("id"): e for data, _ in pages for e in data}
     for object_type in sorted({c.object_type for c in chosen}):
         table, attribute, child = APPLIED[object_type]
         group = [c for c in chosen if c.object_type == object_type]
-        fetched = [c for c in group if c.tied and object_type in RETRIEVE]
+        unknown = _unknown_discounts(con, events, group)
+        fetched = [
+            c for c in group if (c.tied or c.event_id in unknown) and object_type in RETRIEVE
+        ]
         from_events = [c.event_id for c in group if c not in fetched]
         deleted = "FALSE" if object_type == "subscription" else "type LIKE '%.deleted'"
         stage_select(
@@ -167,11 +196,56 @@ def _stage_objects(
         objects = [events[i]["data"]["object"] for i in from_events if i in events]
         for item in fetched:
             page = reader.page(f"/v1/{table}/{item.object_id}", RETRIEVE[object_type])
+            if page.data.get("deleted") is True:
+                continue  # deleted since the events were listed: its deletion comes next poll
             stage_pages(con, staging, table, [f'{{"data":[{page.body}]}}'])
             objects.append(page.data)
         if attribute is not None and child is not None:
             rest = complete_nested(reader, objects, attribute)
             stage_pages(con, staging, child, [b for _, b in rest], [p for p, _ in rest])
+
+
+def _stage_disputed_charges(
+    reader: StripeReader, con: duckdb.DuckDBPyConnection, staging: Staging
+) -> None:
+    """A new dispute sets its charge's `disputed`, and Stripe sends no charge event for that
+    (`charge.updated` is for description and metadata): retrieve each such charge."""
+    rows = con.execute(
+        "SELECT DISTINCT raw->>'$.data.object.charge' FROM stage_events "
+        "WHERE _reason IS NULL AND type = 'charge.dispute.created' "
+        "AND id NOT IN (SELECT id FROM events) ORDER BY 1"
+    ).fetchall()
+    for (charge,) in rows:
+        if charge is not None:
+            page = reader.page(f"/v1/charges/{charge}", {})
+            stage_pages(con, staging, "charges", [f'{{"data":[{page.body}]}}'])
+
+
+def _unknown_discounts(
+    con: duckdb.DuckDBPyConnection, events: dict[Any, dict[str, Any]], group: list[Chosen]
+) -> set[str]:
+    """The chosen events whose object names a discount not stored yet. Discounts have no
+    endpoint of their own and an event's object carries only their ids, so the object is
+    retrieved with them expanded (one read, only when a discount is new)."""
+    named = {
+        c.event_id: {d for d in _discounts(events[c.event_id]) if isinstance(d, str)}
+        for c in group
+        if c.event_id in events
+    }
+    ids = sorted(set().union(*named.values())) if named else []
+    if not ids:
+        return set()
+    stored = {
+        row[0]
+        for row in con.execute(
+            "SELECT id FROM discounts WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall()
+    }
+    return {event for event, discounts in named.items() if discounts - stored}
+
+
+def _discounts(event: dict[str, Any]) -> list[Any]:
+    return list(event["data"]["object"].get("discounts") or [])
 
 
 def _refresh_due(con: duckdb.DuckDBPyConnection, clock: Clock, refresh_seconds: int) -> bool:

@@ -22,7 +22,7 @@ from sandbox.listing import dumps
 from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 
-FIXTURES = Path("/work/shared/reference/stripe-openapi/fixtures3.json")
+FIXTURES = Path(__file__).resolve().parents[1] / "reference" / "stripe-fixtures3.json"
 MISSING = "missing"
 
 # served resource -> (fixture name, fields paylens reads)
