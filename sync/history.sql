@@ -22,6 +22,17 @@ WHERE NOT EXISTS (
 )
 ON CONFLICT DO NOTHING;
 
+-- The events window: from its start on, every change of a subscription has its event.
+-- The window starts 30 days (Stripe keeps events that long) before the first sync that
+-- completed the latest (re-)backfill: its events were listed before it, so they reach back at
+-- least that far. No events at all (a key that may not read them): no window.
+CREATE OR REPLACE TEMP TABLE events_window AS
+SELECT min(o.observed_at) - INTERVAL 30 DAY AS since
+FROM subscription_observations AS o
+WHERE o.observed_at >= coalesce((SELECT max(started_at) FROM sync_runs WHERE kind = 'backfill'),
+                                TIMESTAMP '1970-01-01')
+  AND EXISTS (SELECT 1 FROM events);
+
 -- 2. Status transitions.
 CREATE OR REPLACE TEMP TABLE status_transitions AS
 WITH
@@ -45,6 +56,47 @@ trial_ends AS (  -- trials that ended before the subscription did
     WHERE s.trial_end IS NOT NULL AND s.trial_end > s.created
       AND (s.ended_at IS NULL OR s.trial_end < s.ended_at)
 ),
+failed_invoices AS (  -- invoices of a running subscription with a failed payment attempt
+    SELECT i.*, s.ended_at,
+           -- dunning exhausted: left open, attempted, no next attempt; not when it is the latest
+           -- invoice of a subscription still past_due (an account that leaves them past_due)
+           i.status = 'open' AND i.next_payment_attempt IS NULL
+               AND NOT (s.status = 'past_due' AND s.latest_invoice = i.id) AS exhausted
+    FROM invoices AS i JOIN subscriptions AS s ON s.id = i.subscription
+    WHERE i.billing_reason <> 'subscription_create' AND i.attempted  -- a first one: incomplete
+      AND (i.attempt_count > 1 OR i.status IN ('open', 'uncollectible'))
+),
+failed_attempts AS (  -- the invoice has no attempt times and (in current API versions) no
+    -- payment_intent: its attempts are the failed charges of its customer, amount and currency
+    -- from its creation until it was paid or the subscription ended that share the first one's
+    -- payment intent
+    SELECT f.id AS invoice, c.payment_intent, c.created,
+           c.payment_intent IS NOT DISTINCT FROM first_value(c.payment_intent)
+               OVER (PARTITION BY f.id ORDER BY c.created) AS same_intent
+    FROM failed_invoices AS f
+    JOIN charges AS c
+      ON c.customer = f.customer AND c.status = 'failed' AND c.amount = f.amount_due
+     AND c.currency = f.currency AND c.created >= f.created
+     AND c.created <= least(coalesce(f.paid_at, 'infinity'), coalesce(f.ended_at, 'infinity'))
+),
+dunning AS (  -- past_due from the first failed attempt (the invoice's creation without
+    -- charges); unpaid from the last one when dunning was exhausted; active again when the
+    -- subscription pays: this invoice or any later one paid (the next renewal may be paid at
+    -- once while this one stays open), or this one voided or marked uncollectible without the
+    -- subscription ending then
+    SELECT f.subscription,
+           coalesce((SELECT min(a.created) FROM failed_attempts AS a WHERE a.invoice = f.id),
+                    f.created) AS failed,
+           CASE WHEN f.exhausted THEN (SELECT max(a.created) FROM failed_attempts AS a
+                                       WHERE a.invoice = f.id AND a.same_intent) END AS gave_up,
+           nullif(least(coalesce((SELECT min(j.paid_at) FROM invoices AS j
+                                  WHERE j.subscription = f.subscription AND j.paid_at > f.created),
+                                 'infinity'),
+                        coalesce(f.voided_at, 'infinity'), coalesce(f.uncollectible_at, 'infinity'),
+                        coalesce(f.ended_at, 'infinity')),
+                  coalesce(f.ended_at, 'infinity')) AS recovered
+    FROM failed_invoices AS f
+),
 derived AS (
     SELECT id AS subscription, created AS moment,
            CASE WHEN trial_start IS NOT NULL THEN 'trialing' ELSE 'active' END AS status, 1 AS rank
@@ -54,37 +106,50 @@ derived AS (
     FROM trial_ends
     UNION ALL
     SELECT subscription, resumed, 'active', 1 FROM trial_ends WHERE paused
-    UNION ALL  -- dunning exhausted, subscription kept `unpaid` (no ended_at): from the last
-    -- failed attempt at its open invoice. The invoice has no attempt times and (in current API
-    -- versions) no payment_intent, so the attempts are the customer's failed charges of the
-    -- invoice's amount since it was created; without charges, past_due runs to the first sync.
-    SELECT s.id,
-           (SELECT max(c.created) FROM charges AS c
-            WHERE c.customer = i.customer AND c.status = 'failed' AND c.amount = i.amount_due
-              AND c.currency = i.currency AND c.created >= i.created),
-           'unpaid', 1
-    FROM subscriptions AS s JOIN invoices AS i ON i.id = s.latest_invoice
-    WHERE s.status = 'unpaid' AND s.ended_at IS NULL AND i.status = 'open'
-      AND i.attempted AND i.next_payment_attempt IS NULL
-    UNION ALL  -- a renewal that needed more than one attempt: past_due until paid
-    SELECT i.subscription, i.created, 'past_due', 1 FROM invoices AS i
-    WHERE i.subscription IS NOT NULL AND i.attempt_count > 1
-      AND i.billing_reason = 'subscription_cycle'
     UNION ALL
-    SELECT i.subscription, i.paid_at, 'active', 1 FROM invoices AS i
-    WHERE i.subscription IS NOT NULL AND i.attempt_count > 1 AND i.paid_at IS NOT NULL
-      AND i.billing_reason = 'subscription_cycle'
+    SELECT subscription, failed, 'past_due', 1 FROM dunning
+    UNION ALL
+    SELECT subscription, gave_up, 'unpaid', 1 FROM dunning WHERE gave_up IS NOT NULL
+    UNION ALL
+    SELECT subscription, recovered, 'active', 1 FROM dunning WHERE recovered IS NOT NULL
     UNION ALL
     SELECT id, ended_at, status, 1 FROM subscriptions WHERE ended_at IS NOT NULL
 ),
 observed AS (
     SELECT subscription, observed_at AS moment, status, 2 AS rank FROM subscription_observations
 ),
+window_start AS (  -- the status at the window's start, of a subscription alive then: the one
+    -- its first event there had before (a change) or kept (any other update); unknown when
+    -- that event is its deletion (which carries no previous_attributes)
+    SELECT s.id AS subscription, w.since AS moment,
+           (SELECT CASE WHEN e.type = 'customer.subscription.deleted' THEN NULL
+                        ELSE coalesce(e.previous_attributes->>'$.status',
+                                      e.raw->>'$.data.object.status') END
+            FROM events AS e
+            WHERE e.object_type = 'subscription' AND e.object_id = s.id AND e.created >= w.since
+            ORDER BY e.created, e.previous_attributes->>'$.status' IS NULL, e.id
+            LIMIT 1) AS first_event_status,
+           EXISTS (SELECT 1 FROM events AS e WHERE e.object_type = 'subscription'
+                   AND e.object_id = s.id AND e.created >= w.since) AS has_events,
+           (SELECT o.status FROM subscription_observations AS o
+            WHERE o.subscription = s.id AND o.observed_at >= w.since
+            ORDER BY o.observed_at LIMIT 1) AS first_observed
+    FROM subscriptions AS s, events_window AS w
+    WHERE w.since IS NOT NULL AND s.created < w.since
+      AND (s.ended_at IS NULL OR s.ended_at > w.since)
+),
 evented AS (  -- previous_attributes.status: the state before; data.object.status: after
+    -- (a deletion carries no previous_attributes: it ends the subscription all the same)
     SELECT object_id AS subscription, created AS moment,
            raw->>'$.data.object.status' AS status, 3 AS rank
     FROM events WHERE object_type = 'subscription'
-      AND previous_attributes->>'$.status' IS NOT NULL
+      AND (previous_attributes->>'$.status' IS NOT NULL
+           OR type = 'customer.subscription.deleted')
+    UNION ALL
+    SELECT subscription, moment,
+           CASE WHEN has_events THEN first_event_status ELSE first_observed END, 3
+    FROM window_start
+    WHERE CASE WHEN has_events THEN first_event_status ELSE first_observed END IS NOT NULL
 ),
 first_event AS (
     SELECT subscription, min(moment) AS moment FROM evented GROUP BY ALL
@@ -118,30 +183,132 @@ FROM (
     ) WHERE previous IS DISTINCT FROM status
 );
 
--- 3. Item spans: each invoiced period of an item (price, quantity), cut by the next span;
--- the item as it is now from its current period on.
+-- 3. Item history. Every source gives item *transitions*: an item's price, quantity and
+-- discounts from a moment on, or its absence (price NULL). Sources, weakest first (rank):
+--   0 the item as it is now, from its current period start: a guess, only where no line starts;
+--   1 invoice lines: each billed period; a positive proration line starts a mid-period change
+--     at its period start, a credit line without one ends the item there;
+--   2 the whole item set of each sync's observation (and of the window's start, below);
+--   3 the whole item set after each subscription event (created, or items changed), exact.
+-- Inside the events window every change has its event, so ranks 0 and 1 are dropped there, and
+-- the state at the window's start is known: the items before the first change
+-- (previous_attributes.items), or the first observation when nothing changed since.
+-- Item sets: one row per item of a set known at a moment. `complete`: the set lists every item
+-- (an embedded list cut at 10 items with has_more says nothing about the others).
+CREATE OR REPLACE TEMP TABLE item_sets AS
+WITH
+item_events AS (  -- subscription events that show the items: new set, and old set on updates
+    SELECT e.id AS event, e.object_id AS subscription, e.created AS moment,
+           e.raw->'$.data.object.items' AS after_items,
+           e.previous_attributes->'$.items' AS before_items,
+           coalesce(e.raw->'$.data.object.discounts', '[]') AS after_discounts,
+           coalesce(e.previous_attributes->'$.discounts', e.raw->'$.data.object.discounts', '[]')
+               AS before_discounts
+    FROM events AS e
+    WHERE e.object_type = 'subscription'
+      AND (e.type = 'customer.subscription.created' OR (e.previous_attributes->'$.items') IS NOT NULL)
+),
+window_start AS (  -- per subscription alive at the window's start: what tells its state then
+    SELECT s.id AS subscription, w.since,
+           (SELECT e.event FROM item_events AS e WHERE e.subscription = s.id
+            ORDER BY e.moment, e.event LIMIT 1) AS first_event
+    FROM subscriptions AS s, events_window AS w
+    WHERE w.since IS NOT NULL AND s.created < w.since
+      AND (s.ended_at IS NULL OR s.ended_at > w.since)
+),
+sets AS (
+    SELECT subscription, moment, 3 AS rank, 'event' AS source, after_items AS items,
+           after_discounts AS discounts
+    FROM item_events
+    UNION ALL  -- the items before the first change held since the window's start
+    SELECT w.subscription, w.since, 2, 'event', e.before_items, e.before_discounts
+    FROM window_start AS w JOIN item_events AS e ON e.event = w.first_event
+    WHERE e.before_items IS NOT NULL
+    UNION ALL  -- nothing changed in the window before the first observation: its items
+    SELECT w.subscription, w.since, 2, 'sync',
+           json_object('data', (SELECT list(json_object('id', x[1], 'price', json_object('id', x[2]),
+                                                        'quantity', CAST(x[3] AS BIGINT)))
+                                FROM (SELECT unnest(CAST(o.items AS VARCHAR[][])) AS x)),
+                       'has_more', FALSE),
+           o.discounts
+    FROM window_start AS w
+    JOIN subscription_observations AS o ON o.subscription = w.subscription
+    WHERE w.first_event IS NULL
+    QUALIFY row_number() OVER (PARTITION BY w.subscription ORDER BY o.observed_at) = 1
+    UNION ALL
+    SELECT o.subscription, o.observed_at, 2, 'sync',
+           json_object('data', (SELECT list(json_object('id', x[1], 'price', json_object('id', x[2]),
+                                                        'quantity', CAST(x[3] AS BIGINT)))
+                                FROM (SELECT unnest(CAST(o.items AS VARCHAR[][])) AS x)),
+                       'has_more', FALSE),
+           o.discounts
+    FROM subscription_observations AS o
+)
+SELECT s.subscription, s.moment, s.rank, s.source,
+       NOT coalesce(CAST(s.items->>'$.has_more' AS BOOLEAN), FALSE) AS complete,
+       i->>'$.id' AS subscription_item, i->>'$.price.id' AS price,
+       CAST(i->>'$.quantity' AS BIGINT) AS quantity,
+       to_json(list_concat(CAST(coalesce(s.discounts, '[]') AS VARCHAR[]),
+                           CAST(coalesce(i->'$.discounts', '[]') AS VARCHAR[]))) AS discounts
+FROM sets AS s
+LEFT JOIN LATERAL (SELECT unnest(CAST(s.items->'$.data' AS JSON[])) AS i) ON TRUE;
+
 DELETE FROM subscription_item_history;
 INSERT INTO subscription_item_history
 WITH
-spans AS (
+present AS (  -- transitions to a state
     SELECT l.subscription, l.subscription_item, l.price, l.quantity, l.discounts,
-           l.period_start AS valid_from, l.period_end AS period_end, 'invoice' AS source
+           l.period_start AS moment, l.period_end, 1 AS rank, 'invoice' AS source
     FROM invoice_lines AS l
     WHERE l.subscription_item IS NOT NULL AND l.price IS NOT NULL AND l.period_start IS NOT NULL
       AND (coalesce(l.proration, FALSE) = FALSE OR l.amount > 0)
     UNION ALL
     SELECT i.subscription, i.id, i.price, i.quantity, i.discounts,
-           coalesce(i.current_period_start, i.created), NULL, 'subscription'
+           coalesce(i.current_period_start, i.created), NULL, 0, 'subscription'
     FROM subscription_items AS i
+    UNION ALL
+    SELECT subscription, subscription_item, price, quantity, discounts, moment, NULL, rank, source
+    FROM item_sets WHERE subscription_item IS NOT NULL
 ),
-latest AS (  -- one span per item and start: the current item beats an invoice line
-    SELECT * FROM spans
-    QUALIFY row_number() OVER (PARTITION BY subscription_item, valid_from
-                               ORDER BY source = 'subscription' DESC) = 1
+absent AS (  -- transitions to absence: a credit for unused time, an item missing from a set
+    SELECT l.subscription, l.subscription_item, NULL AS price, NULL AS quantity,
+           NULL AS discounts, l.period_start AS moment, NULL AS period_end, 1 AS rank,
+           'invoice' AS source
+    FROM invoice_lines AS l
+    WHERE l.subscription_item IS NOT NULL AND l.proration AND l.amount < 0
+    UNION ALL
+    SELECT s.subscription, k.subscription_item, NULL, NULL, NULL, s.moment, NULL, s.rank, s.source
+    FROM (SELECT DISTINCT subscription, moment, rank, source FROM item_sets WHERE complete) AS s
+    JOIN (SELECT DISTINCT subscription, subscription_item FROM present) AS k USING (subscription)
+    WHERE NOT EXISTS (SELECT 1 FROM item_sets AS x
+                      WHERE x.subscription = s.subscription AND x.moment = s.moment
+                        AND x.rank = s.rank AND x.subscription_item = k.subscription_item)
+),
+partial AS (  -- more than 10 items: events list only some, invoices still speak for the rest
+    SELECT DISTINCT subscription FROM item_sets WHERE rank = 3 AND NOT complete
+),
+kept AS (  -- the strongest word per item and moment; inside the events window, events only
+    SELECT t.* FROM (SELECT * FROM present UNION ALL SELECT * FROM absent) AS t, events_window AS w
+    WHERE NOT coalesce(t.rank < 2 AND t.moment >= w.since
+                       AND t.subscription NOT IN (SELECT subscription FROM partial), FALSE)
+    QUALIFY row_number() OVER (PARTITION BY t.subscription_item, t.moment
+                               ORDER BY t.rank DESC, t.price IS NOT NULL DESC) = 1
+),
+changes AS (  -- a set that repeats the state already in force splits nothing
+    SELECT *, lag(price) OVER w AS before_price, lag(quantity) OVER w AS before_quantity,
+           lag(discounts) OVER w AS before_discounts, lag(moment) OVER w AS before_moment
+    FROM kept WINDOW w AS (PARTITION BY subscription_item ORDER BY moment)
+),
+steps AS (
+    SELECT * FROM changes
+    WHERE NOT (price IS NULL AND before_price IS NULL)
+      AND NOT (rank = 2 AND before_moment IS NOT NULL AND price IS NOT DISTINCT FROM before_price
+               AND quantity IS NOT DISTINCT FROM before_quantity
+               AND discounts IS NOT DISTINCT FROM before_discounts)
 ),
 cut AS (
-    SELECT *, lead(valid_from) OVER (PARTITION BY subscription_item ORDER BY valid_from) AS next
-    FROM latest
+    SELECT *, lead(moment) OVER w AS next, lead(price) OVER w IS NULL AS next_absent
+    FROM steps WINDOW w AS (PARTITION BY subscription_item ORDER BY moment)
 ),
 ended AS (
     SELECT c.*, s.ended_at,
@@ -149,12 +316,16 @@ ended AS (
                AS current
     FROM cut AS c LEFT JOIN subscriptions AS s ON s.id = c.subscription
 )
-SELECT subscription, subscription_item, price, quantity, discounts, valid_from,
+SELECT subscription, subscription_item, price, quantity, discounts, moment AS valid_from,
        CASE
+           -- an invoiced period ends at its end at the latest when the item is gone next
+           WHEN next IS NOT NULL AND next_absent AND period_end IS NOT NULL
+               THEN least(next, period_end)
            WHEN next IS NOT NULL THEN next
            WHEN current THEN ended_at
            ELSE coalesce(period_end, ended_at)
        END AS valid_to,
        source
 FROM ended
-QUALIFY row_number() OVER (PARTITION BY subscription_item, valid_from) = 1;
+WHERE price IS NOT NULL
+  AND NOT coalesce(valid_to <= valid_from, FALSE);  -- seen again after its subscription ended

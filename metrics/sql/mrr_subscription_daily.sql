@@ -15,11 +15,21 @@ subscription_days AS (
     GROUP BY ALL
 ),
 
--- A once coupon discounts one invoice: the billing period that contains its start.
+-- The billed periods each discount was taken off, from the invoice lines that carry it.
+discounted_lines AS (
+    SELECT UNNEST(CAST(discounts AS VARCHAR[])) AS discount, period_end
+    FROM invoice_lines
+    WHERE NOT COALESCE(proration, FALSE) AND discounts IS NOT NULL AND discounts <> '[]'
+),
+
+-- A once coupon discounts one invoice: the period of the invoice that carried it (a trial's
+-- free invoice does not), or, not invoiced yet, the billing period that contains its start.
 once_periods AS (
-    SELECT d.id AS discount, MIN(h.valid_to) AS period_end
+    SELECT d.id AS discount, COALESCE(MIN(l.period_end), MIN(h.valid_to)) AS period_end
     FROM discounts AS d
-    JOIN subscription_item_history AS h
+    JOIN coupons AS c ON c.id = d.coupon AND c.duration = 'once'
+    LEFT JOIN discounted_lines AS l ON l.discount = d.id
+    LEFT JOIN subscription_item_history AS h
       ON h.subscription = d.subscription AND h.valid_from <= d.start AND h.valid_to > d.start
     GROUP BY ALL
 ),
