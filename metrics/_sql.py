@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 
@@ -59,3 +59,8 @@ def compose(names: Sequence[str], outer: str | None = None) -> str:
     ctes = ",\n".join(f"{name.removesuffix('.sql')} AS (\n{load_sql(name)}\n)" for name in names)
     final = outer if outer is not None else f"SELECT * FROM {names[-1].removesuffix('.sql')}"
     return f"WITH {ctes}\n{final}"
+
+
+def midnight(day: date) -> datetime:
+    """00:00 UTC of `day` as a naive timestamp, the way the warehouse stores times."""
+    return datetime(day.year, day.month, day.day)

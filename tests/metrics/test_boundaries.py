@@ -43,4 +43,8 @@ def test_metrics_sql_takes_the_day_as_a_parameter_instead_of_reading_the_clock()
     for path in sql_files:
         text = path.read_text(encoding="utf-8")
         assert CLOCK_SQL.search(text) is None, path
-        assert "$as_of" in text, path
+        layers = re.findall(r"over the `(\w+)` layer|[Rr]eads the layers? `(\w+)`", text)
+        read = {name for pair in layers for name in pair if name}
+        assert "$as_of" in text or read, path  # a layer on a layer gets as_of through it
+        for layer in read:
+            assert "$as_of" in (METRICS / "sql" / f"{layer}.sql").read_text(encoding="utf-8")

@@ -7,13 +7,22 @@ from types import ModuleType
 
 import pytest
 
+import metrics.churn
+import metrics.customers
+import metrics.disputes
+import metrics.dunning
 import metrics.movements
 import metrics.mrr
 import metrics.payments
+import metrics.refunds
+import metrics.retention
 import metrics.revenue
+import metrics.webhooks
 
 METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "METRICS.md"
 METRIC_MODULES = [metrics.revenue, metrics.payments, metrics.mrr, metrics.movements]
+METRIC_MODULES += [metrics.disputes, metrics.dunning, metrics.refunds, metrics.webhooks]
+METRIC_MODULES += [metrics.churn, metrics.retention, metrics.customers]
 
 
 def public_functions(module: ModuleType) -> list[str]:
