@@ -63,7 +63,12 @@ def test_the_text_report_reads_like_a_report(sandbox: SandboxServer, synced_dir:
     report = run_paylens("report", "--as-of", UNTIL.isoformat(), env=_env(sandbox, synced_dir))
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith(f"paylens report as of {UNTIL.isoformat()}")
-    assert "MRR" in report.stdout and "Success rate" in report.stdout
+    labels = [line.split()[0] for line in report.stdout.splitlines()[1:] if line[2:3] != " "]
+    assert labels == [
+        "MRR", "ARR", "Customers", "Subscriptions", "Movements", "Churn", "Retention",
+        "Involuntary", "Payments", "Disputes", "Refunds", "Webhooks",
+    ]  # fmt: skip
+    assert "n/a" not in report.stdout.split("Movements")[0]  # MRR, ARR, ARPU converted
 
 
 def test_a_since_after_as_of_is_one_line_and_exit_code_2(
