@@ -15,6 +15,7 @@ Steps of `sync`:
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class RunResult:
     error: str | None = None
     exception: StripeSyncError | None = field(default=None, repr=False)
     complete: bool = True  # the warehouse holds a finished backfill (safe to publish)
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase: backfill, poll, history
 
 
 def sync(
@@ -76,7 +78,9 @@ def sync(
     result.reads = reader.reads.total - reads_before
     result.complete = (get_state(con, BACKFILL) or {}).get("status") == "done"
     if result.complete:
+        started = time.monotonic()
         rebuild_history(con, clock())
+        result.seconds["history"] = time.monotonic() - started
     _record_end(con, result, clock())
     return result
 
@@ -108,6 +112,7 @@ def _backfill(
             set_state(con, BACKFILL, {"status": "running", "started": unix(clock())}, clock())
             delete_state(con, REFRESHED)
             save(con, initial(list(RESOURCES)))
+    started = time.monotonic()
     run = Backfill(
         reader,
         con,
@@ -118,6 +123,7 @@ def _backfill(
         on_flush=on_flush,
     )
     outcome = run.run(load(con))
+    result.seconds["backfill"] = time.monotonic() - started
     result.objects, result.errors = outcome.objects, outcome.errors
     if outcome.abandoned:
         result.status = "abandoned"
@@ -144,6 +150,7 @@ def _poll(
     options: Options,
     result: RunResult,
 ) -> None:
+    started = time.monotonic()
     outcome = poll(
         reader,
         con,
@@ -153,6 +160,7 @@ def _poll(
     )
     for table, count in outcome.objects.items():
         result.objects[table] = result.objects.get(table, 0) + count
+    result.seconds["poll"] = time.monotonic() - started
 
 
 def _record_start(con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime) -> None:

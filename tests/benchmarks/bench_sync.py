@@ -45,7 +45,8 @@ started = time.perf_counter()
 result = sync_and_publish(settings, clock=clock)
 seconds = time.perf_counter() - started
 idle = sync_and_publish(settings, clock=clock)
-print(json.dumps({"seconds": seconds, "reads": result.reads, "status": result.status,
+print(json.dumps({"seconds": seconds, "phases": result.seconds, "reads": result.reads,
+    "status": result.status,
     "objects": sum(result.objects.values()), "idle_reads": idle.reads,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -126,12 +127,21 @@ def backfill_row(sim: Simulation, server: SandboxServer, preset: str, tmp: Path)
         raise RuntimeError(f"the backfill child failed:\n{stderr}")
     found = json.loads(stdout.strip().splitlines()[-1])
     limited = sum(1 for r in server.requests if r.status == 429)
+    phases = found["phases"]
     return [
         Row(
             f"sync: backfill `{preset}`, live limits, vs bound",
-            f"{found['seconds'] / bound:.2f} ×",
-            f"{found['seconds']:.1f} s vs bound {bound:.1f} s ({pages} pages, busiest {top}); "
-            f"{found['reads']} reads, {limited} refused (429), status {found['status']}",
+            f"{phases['backfill'] / bound:.2f} ×",
+            f"{phases['backfill']:.1f} s fetching and writing vs bound {bound:.1f} s ({pages} "
+            f"pages, busiest {top}); {found['reads']} reads, {limited} refused (429), status "
+            f"{found['status']}",
+        ),
+        Row(
+            f"sync: first sync `{preset}`, end to end",
+            f"{found['seconds']:.1f} s",
+            f"= {found['seconds'] / bound:.2f} × bound; after the backfill: catch-up poll "
+            f"{phases['poll']:.1f} s, history {phases['history']:.1f} s, publish and the rest "
+            f"{found['seconds'] - sum(phases.values()):.1f} s",
         ),
         Row(
             "sync: backfill peak memory (child RSS)",

@@ -144,12 +144,13 @@ def test_the_token_buckets_never_let_more_requests_through_than_configured(
         log = server.requests.snapshot()
     assert [r for r in log if r.status == 429] == []
     times = sorted(r.at for r in log)
-    assert max(_busiest_second(times)) <= 30 + 1
+    # the buckets hold two tokens (sync/limits.py): rate × T + 2 in any stretch of T seconds
+    assert max(_busiest_second(times)) <= 30 + 2
     by_endpoint: dict[str, list[float]] = {}
     for record in log:
         by_endpoint.setdefault(endpoint_of(record.path), []).append(record.at)
     for endpoint, moments in by_endpoint.items():
-        assert max(_busiest_second(sorted(moments))) <= 10 + 1, endpoint
+        assert max(_busiest_second(sorted(moments))) <= 10 + 2, endpoint
 
 
 def _busiest_second(times: list[float]) -> list[int]:
