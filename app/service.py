@@ -41,6 +41,9 @@ def build_reader(settings: Settings) -> StripeReader:
 def sync_options(settings: Settings) -> Options:
     return Options(
         workers=settings.sync_workers,
+        # a resource may use a quarter of the workers: at live limits one endpoint takes 24/s,
+        # and at ~0.5 s per page under load that needs about 12 pages in flight
+        windows_per_resource=max(2, settings.sync_workers // 4),
         events_overlap_seconds=settings.sync_events_overlap_seconds,
     )
 

@@ -55,7 +55,7 @@ class Settings:
     slack_webhook_url: Secret | None = None
     sync_rate: float | None = None  # None: 20/s for test keys, 90/s for live keys
     sync_endpoint_rate: float = 24.0
-    sync_workers: int = 24
+    sync_workers: int = 48
     sync_timeout_seconds: float = 30.0
     sync_network_retries: int = 3
     sync_events_overlap_seconds: int = 300

@@ -42,8 +42,8 @@ Progress = Callable[[str, int, bool], None]  # (resource, objects so far, resour
 class Options:
     """How hard and how often: parallelism, window size, flush thresholds, incremental timing."""
 
-    workers: int = 24
-    windows_per_resource: int = 6
+    workers: int = 48
+    windows_per_resource: int = 12
     window_pages: int = 20
     waiting_pages: int = 16  # pages of one resource held for their nested follow-ups, at most
     flush_seconds: float = 0.5
