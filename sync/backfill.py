@@ -24,18 +24,22 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from sync.client import AuthError, StripeReader, StripeSyncError
 from sync.fetch import RESOURCES, FetchedPage, FollowUp, fetch_page, fetch_rest
+from sync.pacing import NESTED, nested_pages, ranks, remaining_pages
 from sync.windows import Window, split
 from sync.writer import Writer
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, bool], None]  # (resource, objects so far, resource finished)
+
+
+PACE_SECONDS = 1.0  # how often the endpoints' ranks are re-estimated
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,10 @@ class Backfill:
         self.waiting: dict[str, int] = {}  # resource -> pages held for follow-ups
         self.failed: set[str] = set()
         self.fetched: dict[str, int] = {}
+        self.pages: dict[str, int] = {}  # pages fetched per resource, or per nested table
+        self.floor: int | None = None  # created of the oldest object seen: the account's start
         self._flushed_at = monotonic()
+        self._paced_at = monotonic()
         self._writer = Writer(con, clock, on_flush)
 
     def run(self, windows: list[Window]) -> Outcome:
@@ -134,6 +141,8 @@ class Backfill:
                     self._take(future, self.inflight.pop(future), pool)
                 else:
                     self._take_nested(future, *self.nested.pop(future))
+            if self.monotonic() - self._paced_at >= PACE_SECONDS:
+                self._pace()
             if (
                 self._writer.buffered >= self.options.flush_bytes
                 or self.monotonic() - self._flushed_at >= self.options.flush_seconds
@@ -197,8 +206,12 @@ class Backfill:
         else:
             self._buffer(page)
         window.fetched += page.count
+        self.pages[window.resource] = self.pages.get(window.resource, 0) + 1
         if window.top is None:
             window.top = page.first_created
+        if page.last_created is not None:
+            window.last = page.last_created
+            self.floor = min(self.floor or page.last_created, page.last_created)
         if page.has_more and page.last_id is not None:
             window.cursor = page.last_id
             self._maybe_split(window, page)
@@ -220,11 +233,34 @@ class Backfill:
             self._fail(held.window.resource, exc)
             return
         held.page.children.setdefault(follow_up.table, []).extend(bodies)
+        self.pages[follow_up.table] = self.pages.get(follow_up.table, 0) + len(bodies)
         held.missing -= 1
         if held.missing == 0:
             self._buffer(held.page)
             held.window.waiting -= 1
             self.waiting[held.window.resource] -= 1
+
+    def _pace(self) -> None:
+        """Give the global tokens first to the endpoints with the most work left (sync.pacing)."""
+        self._paced_at = self.monotonic()
+        limiter = self.reader.limiter
+        if limiter is None:
+            return
+        moment = self.clock()
+        now = int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
+        left = remaining_pages(self.windows, self.floor, now)
+        by_endpoint = {RESOURCES[name].path: pages for name, pages in left.items()}
+        queued: dict[str, int] = {}
+        for _, follow_up in self.nested.values():
+            queued[follow_up.table] = queued.get(follow_up.table, 0) + 1
+        for table, nested in NESTED.items():
+            by_endpoint[nested.endpoint] = nested_pages(
+                left.get(nested.parent),
+                self.pages.get(nested.parent, 0),
+                self.pages.get(table, 0),
+                queued.get(table, 0),
+            )
+        limiter.prioritise(ranks(by_endpoint, limiter.rate, limiter.endpoint_rate))
 
     def _maybe_split(self, window: Window, page: FetchedPage) -> None:
         if not RESOURCES[window.resource].windowed or page.last_created is None:

@@ -96,6 +96,7 @@ class StripeReader:
         rng: random.Random | None = None,
     ) -> None:
         self.reads = ReadCounter()
+        self.limiter = limiter
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},

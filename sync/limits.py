@@ -95,10 +95,16 @@ class RateLimiter:
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._global = _Bucket(rate, clock())
+        self.rate, self.endpoint_rate = rate, endpoint_rate
         self._endpoint_rate = endpoint_rate
         self._endpoints: dict[str, _Bucket] = {}
-        self._priority = priority
+        self._priority: Mapping[str, int] = priority
         self._claims: dict[int, int] = {}  # rank -> requests waiting for the global bucket alone
+
+    def prioritise(self, ranks: Mapping[str, int]) -> None:
+        """Replace the endpoints' ranks (a backfill re-estimates them as it goes)."""
+        with self._lock:
+            self._priority = dict(ranks)
 
     def acquire(self, path: str) -> None:
         """Take one token from the global bucket and one from `path`'s endpoint bucket."""

@@ -28,6 +28,8 @@ class Window:
     fetched: int = 0
     finished: bool = False  # every page fetched; done once flushed
     waiting: int = 0  # pages fetched but held until their nested follow-ups are fetched
+    last: int | None = None  # created of the oldest object seen so far (where the cursor is)
+    density: float | None = None  # objects per second of `created`, when split off unseen
 
     def params(self) -> dict[str, int | str | None]:
         return {"lo": self.lo, "hi": self.hi, "cursor": self.cursor}
@@ -50,7 +52,7 @@ def split(window: Window, last_created: int, window_pages: int) -> Window | None
     cut = last_created - int(target / density)
     if cut <= window.lo + 1:
         return None
-    older = Window(window.resource, window.lo, cut - 1)
+    older = Window(window.resource, window.lo, cut - 1, density=density)
     window.lo = cut
     return older
 
