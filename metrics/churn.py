@@ -5,7 +5,8 @@ payment_failed, unpaid, past_due beyond the grace, disputed), read from the stat
 `cancellation_details.reason` (sql/churn_events.sql): that is what Stripe's API can say about
 *why*. Customer churn (`customer_churn`, `stripe_subscriber_churn`, `churn_monthly`) is about
 *whether* a customer still pays: its net MRR across all its subscriptions, as paid spells
-(sql/customer_spells.sql). Rates are fractions 0..1, None without a denominator.
+(sql/customer_spells.sql, merged from the MRR segments). Rates are fractions 0..1, None without
+a denominator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 
 from metrics._sql import Param, run_layers
 from metrics.movements import history_start
-from metrics.mrr import SUBSCRIPTION_LAYERS, MrrSettings, month_ends
+from metrics.mrr import SEGMENTS, MrrSettings, month_ends
 
 INVOLUNTARY_CAUSES = ("payment_failed", "unpaid", "past_due")
 
@@ -81,9 +82,7 @@ def churn_events(
     payment_failed, unpaid, past_due, disputed), `kind` (voluntary, involuntary, disputed),
     `from_status`, `currency`, `mrr_lost_minor` (net MRR at the end of the day before).
     """
-    frame = run_layers(
-        con, [*SUBSCRIPTION_LAYERS, "churn_events.sql"], _params(since, since, as_of, settings)
-    )
+    frame = run_layers(con, [*SEGMENTS, "churn_events.sql"], _params(since, since, as_of, settings))
     frame["day"] = [pd.Timestamp(value).date() for value in frame["day"]]
     return frame
 
@@ -157,7 +156,7 @@ def customer_spells(
     `spell` (1 for the first; above 1 a return)."""
     first = min(history_start(con) or since, since)
     frame = run_layers(
-        con, [*SUBSCRIPTION_LAYERS, "customer_spells.sql"], _params(first, since, as_of, settings)
+        con, [*SEGMENTS, "customer_spells.sql"], _params(first, since, as_of, settings)
     )
     for column in ("first_day", "last_day"):
         frame[column] = [pd.Timestamp(value).date() for value in frame[column]]
@@ -221,8 +220,11 @@ def _paying_subscriptions(
     con: duckdb.DuckDBPyConnection, day: date, settings: MrrSettings
 ) -> set[str]:
     """Subscriptions in MRR (a paying status) at the end of `day`."""
-    outer = "SELECT DISTINCT subscription FROM mrr_subscription_daily"
-    frame = run_layers(con, SUBSCRIPTION_LAYERS, _params(day, day, day, settings), outer)
+    outer = (
+        "SELECT DISTINCT subscription FROM mrr_subscription_segments "
+        "WHERE from_day <= CAST($as_of AS DATE) AND CAST($as_of AS DATE) < to_day"
+    )
+    frame = run_layers(con, SEGMENTS, _params(day, day, day, settings), outer)
     return set(frame["subscription"].astype(str))
 
 

@@ -1,22 +1,25 @@
 """MRR movements per customer per period: new, reactivation, expansion, contraction, churn, FX.
 
-Built on `metrics.mrr.mrr_customer_daily`: a customer's net MRR at the end of the day before a
-period is its start, at the period's last day its end, and the difference is one movement of one
-kind. So `end = start + new + reactivation + expansion − contraction − churn` holds per currency by
-construction, and in a reporting currency with `fx` added (`movements_summary`).
+Built on the MRR segments (`sql/mrr_period_changes.sql`): a customer's net MRR at the end of the
+day before a period is its start, at the period's last day its end, and the difference is one
+movement of one kind, classified in SQL. So `end = start + new + reactivation + expansion −
+contraction − churn` holds per currency by construction, and in a reporting currency with `fx`
+added (`movements_summary`).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import cast
 
 import duckdb
 import pandas as pd
 
+from metrics._sql import Param, run_layers
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
-from metrics.mrr import DEFAULT_SETTINGS, MrrSettings, month_ends, mrr_customer_daily
+from metrics.mrr import DEFAULT_SETTINGS, SEGMENTS, MrrSettings
 
 KINDS = ["new", "reactivation", "expansion", "contraction", "churn"]
 
@@ -40,61 +43,47 @@ def mrr_movements(
     `customer`, `currency`, `start_mrr_minor`, `end_mrr_minor`, `kind` (one of KINDS) and
     `amount_minor` (positive; contraction and churn are subtracted).
     """
-    first = min(history_start(con) or start, start - timedelta(days=1))
-    daily = mrr_customer_daily(con, first, as_of, settings)
-    paid = daily[daily["net_mrr_minor"] > 0]
-    value: dict[date, dict[tuple[str, str], float]] = {}
-    for day, customer, currency, amount in paid[
-        ["day", "customer", "currency", "net_mrr_minor"]
-    ].itertuples(index=False):
-        value.setdefault(day, {})[(str(customer), str(currency))] = float(amount)
-    rows: list[dict[str, object]] = []
-    before = start - timedelta(days=1)
-    for end in month_ends(start, as_of):
-        rows += _period_rows(paid, value, before, end)
-        before = end
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    frame = period_changes(con, start, as_of, settings, single_period=False, outer=_CLASSIFIED)
+    if frame.empty:
+        return pd.DataFrame([], columns=_COLUMNS)
+    return frame
+
+
+def period_changes(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    as_of: date,
+    settings: MrrSettings,
+    single_period: bool,
+    outer: str,
+) -> pd.DataFrame:
+    """`outer` over `sql/mrr_period_changes.sql` (named `mrr_period_changes`): each customer's net
+    MRR per currency at both ends of each month from `start`'s to `as_of`'s, or of the single
+    period [`start`, `as_of`]; the shared input of the movements and of revenue churn."""
+    params: dict[str, Param] = {"start": start, "as_of": as_of, **asdict(settings)}
+    params["single_period"] = single_period
+    frame = run_layers(con, [*SEGMENTS, "mrr_period_changes.sql"], params, outer)
+    for column in ("period_start", "period_end"):
+        if column in frame.columns:
+            frame[column] = [pd.Timestamp(value).date() for value in frame[column]]
+    return frame
 
 
 _COLUMNS = ["period_start", "period_end", "customer", "currency"]
 _COLUMNS += ["start_mrr_minor", "end_mrr_minor", "kind", "amount_minor"]
 
-
-def _period_rows(
-    paid: pd.DataFrame, value: dict[date, dict[tuple[str, str], float]], before: date, end: date
-) -> list[dict[str, object]]:
-    """The movements of one period (before, end]: compare each customer's two boundary values."""
-    start_values = value.get(before, {})
-    end_values = value.get(end, {})
-    earlier = set(map(tuple, paid.loc[paid["day"] <= before, ["customer", "currency"]].to_numpy()))
-    rows = []
-    for key in sorted(set(start_values) | set(end_values)):
-        old, new = float(start_values.get(key, 0.0)), float(end_values.get(key, 0.0))
-        if old == new:
-            continue
-        kind = _kind(old, new, key in earlier)
-        rows.append(
-            {
-                "period_start": before + timedelta(days=1),
-                "period_end": end,
-                "customer": key[0],
-                "currency": key[1],
-                "start_mrr_minor": old,
-                "end_mrr_minor": new,
-                "kind": kind,
-                "amount_minor": abs(new - old),
-            }
-        )
-    return rows
-
-
-def _kind(old: float, new: float, paid_before: bool) -> str:
-    """Classify one customer's change: first time above 0 is new, a return is reactivation."""
-    if old == 0:
-        return "reactivation" if paid_before else "new"
-    if new == 0:
-        return "churn"
-    return "expansion" if new > old else "contraction"
+# First time above 0 is new, a return (in the same currency) is reactivation.
+_CLASSIFIED = """
+SELECT period_start, period_end, customer, currency, start_mrr_minor, end_mrr_minor,
+    CASE WHEN start_mrr_minor = 0 THEN (CASE WHEN paid_before THEN 'reactivation' ELSE 'new' END)
+         WHEN end_mrr_minor = 0 THEN 'churn'
+         WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
+         ELSE 'contraction' END AS kind,
+    abs(end_mrr_minor - start_mrr_minor) AS amount_minor
+FROM mrr_period_changes
+WHERE start_mrr_minor <> end_mrr_minor
+ORDER BY period_end, customer, currency
+"""
 
 
 def movements_summary(

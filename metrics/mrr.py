@@ -1,10 +1,13 @@
 """MRR over history: per item, subscription, customer and currency, for every day of a window.
 
 Rebuilt from the sync's history tables (`subscription_item_history`, `subscription_status_history`)
-by two SQL layers: `sql/mrr_item_daily.sql` (list MRR per item and day) and
-`sql/mrr_subscription_daily.sql` (discounts taken off per subscription and day). Everything else
-here aggregates those rows, so every MRR figure has one definition. Amounts are unrounded minor
-units of the row's own currency; currencies are never added together here.
+as *segments*, day ranges `[from_day, to_day)` over which MRR is constant:
+`sql/mrr_item_segments.sql` (list MRR per item) and `sql/mrr_subscription_segments.sql` (discounts
+taken off per subscription). A day's MRR is the segments containing it; the daily functions here
+read segments day by day, the series and month-boundary queries (`sql/mrr_currency_daily.sql`,
+`sql/mrr_period_changes.sql`) filter them by range, so every MRR figure has one definition.
+Amounts are unrounded minor units of the row's own currency; currencies are never added together
+here.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import pandas as pd
 
 from metrics._sql import Param, run_layers
 
-ITEM_LAYERS = ["mrr_item_daily.sql"]
-SUBSCRIPTION_LAYERS = [*ITEM_LAYERS, "mrr_subscription_daily.sql"]
+ITEM_SEGMENTS = ["mrr_item_segments.sql"]
+SEGMENTS = [*ITEM_SEGMENTS, "mrr_subscription_segments.sql"]
+ITEM_LAYERS = [*ITEM_SEGMENTS, "mrr_item_daily.sql"]
+SUBSCRIPTION_LAYERS = [*SEGMENTS, "mrr_subscription_daily.sql"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def mrr_customer_daily(
     `net_mrr_minor`."""
     outer = (
         "SELECT day, customer, currency, COUNT(*) AS subscriptions, "
-        "SUM(list_mrr_minor) AS list_mrr_minor, SUM(net_mrr_minor) AS net_mrr_minor "
+        "fsum(list_mrr_minor) AS list_mrr_minor, fsum(net_mrr_minor) AS net_mrr_minor "
         "FROM mrr_subscription_daily GROUP BY ALL ORDER BY day, customer, currency"
     )
     params = _params(start, as_of, settings)
@@ -89,17 +94,11 @@ def mrr_currency_daily(
     """MRR per currency per day, one row for every day and currency with MRR on that day.
 
     Columns: `day`, `currency`, `list_mrr_minor`, `net_mrr_minor`, `active_subscriptions` (paid:
-    net MRR above 0), `active_customers`.
+    net MRR above 0), `active_customers`. Running sums over segment boundaries
+    (`sql/mrr_currency_daily.sql`), so a long window costs its boundaries, not its days.
     """
-    outer = (
-        "SELECT day, currency, SUM(list_mrr_minor) AS list_mrr_minor, "
-        "SUM(net_mrr_minor) AS net_mrr_minor, "
-        "COUNT(*) FILTER (WHERE net_mrr_minor > 0) AS active_subscriptions, "
-        "COUNT(DISTINCT customer) FILTER (WHERE net_mrr_minor > 0) AS active_customers "
-        "FROM mrr_subscription_daily GROUP BY ALL ORDER BY day, currency"
-    )
-    params = _params(start, as_of, settings)
-    return _days(run_layers(con, SUBSCRIPTION_LAYERS, params, outer))
+    layers = [*SEGMENTS, "mrr_currency_daily.sql"]
+    return _days(run_layers(con, layers, _params(start, as_of, settings)))
 
 
 def mrr_currency_monthly(

@@ -1,8 +1,9 @@
 """Revenue churn and retention: gross and net MRR churn, NRR and GRR, cohorts by signup month.
 
-Everything compares each customer's net MRR (per currency, `metrics.mrr.mrr_customer_daily`)
-at the end of the day before a period with its value at the period's end, exactly as
-`metrics.movements` does, so the movements behind a rate are the ones the movements table shows.
+Everything compares each customer's net MRR (per currency, read from the MRR segments by
+`metrics.movements.period_changes`) at the end of the day before a period with its value at the
+period's end, exactly as `metrics.movements` does, so the movements behind a rate are the ones
+the movements table shows.
 A rate mixing currencies values every amount at the period end's rate (constant currency), so
 exchange-rate moves never show up as churn or expansion.
 """
@@ -16,17 +17,10 @@ import duckdb
 import pandas as pd
 
 from metrics._sql import run_layers
-from metrics.churn import customer_spells
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
-from metrics.movements import history_start
-from metrics.mrr import (
-    DEFAULT_SETTINGS,
-    SUBSCRIPTION_LAYERS,
-    MrrSettings,
-    month_ends,
-    mrr_customer_daily,
-)
+from metrics.movements import history_start, period_changes
+from metrics.mrr import DEFAULT_SETTINGS, SEGMENTS, MrrSettings, month_ends
 
 KINDS = ["new", "reactivation", "expansion", "contraction", "churn"]
 
@@ -68,9 +62,10 @@ def mrr_churn(
     """
     if since > as_of:
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
-    daily = mrr_customer_daily(con, since, as_of, settings)
-    paid_before = _paid_before(con, since, settings)
-    return _period(daily, since, as_of, paid_before, reporting_currency, rates)
+    # the period's first day is the day after `since` (past `as_of` when the two are equal: then
+    # both ends are read on the same day and nothing moves)
+    totals = period_changes(con, since + timedelta(days=1), as_of, settings, True, _TOTALS)
+    return _period(totals, as_of, reporting_currency, rates)
 
 
 def mrr_churn_monthly(
@@ -83,13 +78,11 @@ def mrr_churn_monthly(
 ) -> pd.DataFrame:
     """`mrr_churn` for every calendar month from `start`'s to `as_of`'s (the last one ends at
     `as_of`): one row per month, `period_start`, `period_end` and MrrChurn's fields."""
-    before = start - timedelta(days=1)
-    daily = mrr_customer_daily(con, before, as_of, settings)
-    spells = customer_spells(con, before, as_of, settings)
+    totals = period_changes(con, start, as_of, settings, False, _TOTALS)
     rows = []
+    before = start - timedelta(days=1)
     for end in month_ends(start, as_of):
-        paid_before = set(spells.loc[spells["first_day"] <= before, "customer"].astype(str))
-        flows = _period(daily, before, end, paid_before, reporting_currency, rates)
+        flows = _period(totals[totals["period_end"] == end], end, reporting_currency, rates)
         rows.append({"period_start": before + timedelta(days=1), "period_end": end, **vars(flows)})
         before = end
     return pd.DataFrame(rows)
@@ -109,7 +102,7 @@ def cohort_retention(
     first = history_start(con) or as_of
     params = {"start": min(first, as_of), "as_of": as_of}
     params.update(vars(settings))
-    frame = run_layers(con, [*SUBSCRIPTION_LAYERS, "cohort_retention.sql"], params)
+    frame = run_layers(con, [*SEGMENTS, "cohort_retention.sql"], params)
     frame["cohort"] = [pd.Timestamp(value).date() for value in frame["cohort"]]
     frame["customer_retention"] = frame["retained_customers"] / frame["customers"]
     base = frame["base_mrr_minor"].where(frame["base_mrr_minor"] > 0)
@@ -117,35 +110,40 @@ def cohort_retention(
     return frame
 
 
-def _paid_before(con: duckdb.DuckDBPyConnection, day: date, settings: MrrSettings) -> set[str]:
-    """Customers with net MRR above 0 on some day up to `day`: a return is a reactivation."""
-    spells = customer_spells(con, day, day, settings)
-    return set(spells["customer"].astype(str))
+# Per period and currency: the start MRR, what the customers paying at the start still pay
+# (capped at their start value) and each movement's total; a kind is NULL where no customer moved
+# that way, so its currency needs no exchange rate. A return in any currency is a reactivation.
+_TOTALS = """
+SELECT period_end, currency, SUM(start_mrr_minor) AS start_mrr_minor,
+    SUM(LEAST(start_mrr_minor, end_mrr_minor)) AS retained_mrr_minor,
+    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'new') AS new,
+    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'reactivation') AS reactivation,
+    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'expansion') AS expansion,
+    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'contraction') AS contraction,
+    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'churn') AS churn
+FROM (
+    SELECT *, CASE
+        WHEN start_mrr_minor = end_mrr_minor THEN NULL
+        WHEN start_mrr_minor = 0 THEN
+            (CASE WHEN customer_paid_before THEN 'reactivation' ELSE 'new' END)
+        WHEN end_mrr_minor = 0 THEN 'churn'
+        WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
+        ELSE 'contraction' END AS kind
+    FROM mrr_period_changes
+)
+GROUP BY ALL
+"""
 
 
 def _period(
-    daily: pd.DataFrame,
-    before: date,
-    end: date,
-    paid_before: set[str],
-    reporting: str,
-    rates: pd.DataFrame | None,
+    totals: pd.DataFrame, end: date, reporting: str, rates: pd.DataFrame | None
 ) -> MrrChurn:
-    """Classify each (customer, currency) by its values at the two boundaries, then convert."""
-    paid = daily[daily["net_mrr_minor"] > 0]
-    old = _values(paid, before)
-    new = _values(paid, end)
-    minor: dict[str, dict[str, float]] = {k: {} for k in [*KINDS, "start", "retained"]}
-    for key in set(old) | set(new):
-        customer, currency = key
-        start_value, end_value = old.get(key, 0.0), new.get(key, 0.0)
-        _add(minor["start"], currency, start_value)
-        _add(minor["retained"], currency, min(start_value, end_value))
-        if start_value == end_value:
-            continue
-        kind = _kind(start_value, end_value, customer in paid_before)
-        _add(minor[kind], currency, abs(end_value - start_value))
-    major = {name: _convert(amounts, reporting, rates, end) for name, amounts in minor.items()}
+    """One period's totals per currency (rows of `_TOTALS`), converted at `end`'s rate."""
+    major = {
+        name: _convert(_per_currency(totals, column), reporting, rates, end)
+        for name, column in [*((kind, kind) for kind in KINDS), ("start", "start_mrr_minor")]
+    }
+    major["retained"] = _convert(_per_currency(totals, "retained_mrr_minor"), reporting, rates, end)
     start = major["start"]
     lost = major["churn"] + major["contraction"]
     won = major["expansion"] + major["reactivation"]
@@ -164,28 +162,10 @@ def _period(
     )
 
 
-def _values(paid: pd.DataFrame, day: date) -> dict[tuple[str, str], float]:
-    """Net MRR per (customer, currency) at the end of `day`."""
-    rows = paid[paid["day"] == day]
-    return {
-        (str(customer), str(currency)): float(amount)
-        for customer, currency, amount in rows[
-            ["customer", "currency", "net_mrr_minor"]
-        ].itertuples(index=False)
-    }
-
-
-def _kind(old: float, new: float, paid_before: bool) -> str:
-    """The movement one customer's change is (the rule of `metrics.movements`)."""
-    if old == 0:
-        return "reactivation" if paid_before else "new"
-    if new == 0:
-        return "churn"
-    return "expansion" if new > old else "contraction"
-
-
-def _add(totals: dict[str, float], currency: str, amount: float) -> None:
-    totals[currency] = totals.get(currency, 0.0) + amount
+def _per_currency(totals: pd.DataFrame, column: str) -> dict[str, float]:
+    """Minor units per currency of one column, leaving out currencies without a value."""
+    present = totals[totals[column].notna()]
+    return {str(c): float(a) for c, a in zip(present["currency"], present[column], strict=True)}
 
 
 def _convert(

@@ -1,7 +1,7 @@
 -- Subscription churn events in ($since, $as_of]: a subscription in a paying status (active or
 -- past_due) stops paying, with the cause the API shows for it.
 -- Grain: one row per (subscription, churn day).
--- Reads the layer `mrr_subscription_daily` (built from $start = $since) for the MRR lost.
+-- Reads the layer `mrr_subscription_segments` for the MRR lost.
 -- Parameters: $since, $as_of (DATE), $churn_at_period_end (BOOLEAN),
 -- $involuntary_past_due_days (INTEGER).
 WITH
@@ -72,7 +72,8 @@ SELECT e.subscription, s.customer, CAST(e.churned_at AS DATE) AS day, e.churned_
 FROM ends AS e
 JOIN subscriptions AS s ON s.id = e.subscription
 -- the MRR the subscription had at the end of the day before it churned
-LEFT JOIN mrr_subscription_daily AS m
-  ON m.subscription = e.subscription AND m.day = CAST(e.churned_at AS DATE) - 1
+LEFT JOIN mrr_subscription_segments AS m
+  ON m.subscription = e.subscription
+ AND m.from_day <= CAST(e.churned_at AS DATE) - 1 AND CAST(e.churned_at AS DATE) - 1 < m.to_day
 WHERE CAST(e.churned_at AS DATE) > CAST($since AS DATE) AND CAST(e.churned_at AS DATE) <= CAST($as_of AS DATE)
 ORDER BY day, e.subscription

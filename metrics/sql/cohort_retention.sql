@@ -3,19 +3,22 @@
 -- A customer's signup day is its first day with net MRR above 0; its cohort is that month and
 -- its currency the one it first paid in. Month k ends on the last day of cohort month + k (the
 -- last one at $as_of). Base MRR: the cohort's net MRR on each customer's first paid day.
--- Reads the layer `mrr_subscription_daily` (from the first day of history). Parameters: $as_of.
+-- Reads the layer `mrr_subscription_segments`. Parameters: $start (first day of history), $as_of.
 WITH
 
-customer_days AS (
-    SELECT day, customer, currency, SUM(net_mrr_minor) AS net_mrr_minor
-    FROM mrr_subscription_daily GROUP BY ALL HAVING SUM(net_mrr_minor) > 0
+-- The first paid day of each customer in each currency, up to $as_of.
+first_paid AS (
+    SELECT customer, currency, GREATEST(MIN(from_day), CAST($start AS DATE)) AS day
+    FROM mrr_subscription_segments
+    WHERE net_mrr_minor > 0
+      AND from_day <= CAST($as_of AS DATE) AND to_day > CAST($start AS DATE)
+    GROUP BY ALL
 ),
 
--- The first paid day of each customer, with the currency and MRR it started with.
+-- The first paid day of each customer, with the currency it started in.
 signups AS (
-    SELECT customer, day AS signup_day, currency, net_mrr_minor AS base_mrr_minor,
-        CAST(date_trunc('month', day) AS DATE) AS cohort
-    FROM customer_days
+    SELECT customer, day AS signup_day, currency, CAST(date_trunc('month', day) AS DATE) AS cohort
+    FROM first_paid
     QUALIFY row_number() OVER (PARTITION BY customer ORDER BY day, currency) = 1
 ),
 
@@ -27,15 +30,31 @@ month_ends AS (
                INTERVAL 1 MONTH) AS t(m)
 ),
 
--- Every cohort customer at every month end from its signup month on, with its MRR then.
+-- The days each customer's MRR is read on: its signup day (the base) and every month end from
+-- its signup month on.
+reads AS (
+    SELECT s.customer, s.currency, s.signup_day AS day, -1 AS months_since FROM signups AS s
+    UNION ALL
+    SELECT s.customer, s.currency, e.day, datediff('month', s.cohort, e.month)
+    FROM signups AS s JOIN month_ends AS e ON e.month >= s.cohort
+),
+
+-- The customer's net MRR in its signup currency at the end of each of those days.
+valued AS (
+    SELECT r.customer, r.currency, r.months_since, COALESCE(SUM(g.net_mrr_minor), 0) AS net
+    FROM reads AS r
+    LEFT JOIN mrr_subscription_segments AS g
+      ON g.customer = r.customer AND g.currency = r.currency
+     AND g.from_day <= r.day AND r.day < g.to_day
+    GROUP BY ALL
+),
+
 retained AS (
-    SELECT s.cohort, s.currency, s.customer, s.base_mrr_minor,
-        datediff('month', s.cohort, e.month) AS months_since,
-        COALESCE(d.net_mrr_minor, 0) AS mrr_minor
+    SELECT s.cohort, s.currency, s.customer, b.net AS base_mrr_minor, v.months_since,
+        CASE WHEN v.net > 0 THEN v.net ELSE 0 END AS mrr_minor
     FROM signups AS s
-    JOIN month_ends AS e ON e.month >= s.cohort
-    LEFT JOIN customer_days AS d
-      ON d.customer = s.customer AND d.currency = s.currency AND d.day = e.day
+    JOIN valued AS b ON b.customer = s.customer AND b.months_since = -1
+    JOIN valued AS v ON v.customer = s.customer AND v.months_since >= 0
 )
 
 SELECT cohort, currency, months_since,

@@ -1,102 +1,16 @@
--- MRR per subscription item per UTC day, rebuilt from the history tables.
+-- List MRR per subscription item per UTC day in [$start, $as_of]: the item segments of
+-- `mrr_item_segments` read day by day (the drill-down rows).
 -- Grain: one row per (day, subscription item) that counts toward MRR at the end of that day.
--- Parameters: $start, $as_of (DATE), $subtract_repeating, $subtract_once,
--- $churn_at_period_end (BOOLEAN).
---
--- "At the end of a day" is the state just before the next day's 00:00 UTC: a span counts when it
--- began before that instant and had not ended before it.
+-- Reads the layer `mrr_item_segments`. Parameters: $start, $as_of (DATE).
 WITH
 
--- A calendar spine: one row per day, with the instant its state is read at.
+-- A calendar spine: one row per day of the window.
 spine AS (
-    SELECT CAST(range AS DATE) AS day, CAST(range AS TIMESTAMP) + INTERVAL 1 DAY AS day_end
+    SELECT CAST(range AS DATE) AS day
     FROM range(CAST($start AS DATE), CAST($as_of AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY)
-),
-
--- Only licensed recurring prices carry MRR; one place turns a billing period into a month.
-priced AS (
-    SELECT id AS price, currency, unit_amount, billing_scheme, tiers_mode, tiers,
-        CASE interval
-            WHEN 'day'   THEN 365.0 / 12 / interval_count
-            WHEN 'week'  THEN 52.0 / 12 / interval_count
-            WHEN 'month' THEN 1.0 / interval_count
-            WHEN 'year'  THEN 1.0 / (12 * interval_count)
-        END AS months_factor
-    FROM prices
-    WHERE type = 'recurring' AND COALESCE(usage_type, 'licensed') = 'licensed'
-),
-
--- Tiers flattened with their lower bound, so a quantity can be priced by graduated or volume rules.
-tiers AS (
-    SELECT price, tiers_mode, ordinal,
-        CAST(tier->>'$.unit_amount' AS DOUBLE) AS unit, CAST(tier->>'$.flat_amount' AS DOUBLE) AS flat,
-        CAST(tier->>'$.up_to' AS BIGINT) AS up_to,
-        COALESCE(lag(CAST(tier->>'$.up_to' AS BIGINT)) OVER (PARTITION BY price ORDER BY ordinal), 0)
-            AS above
-    FROM (
-        SELECT price, tiers_mode, UNNEST(CAST(tiers AS JSON[])) AS tier,
-            generate_subscripts(CAST(tiers AS JSON[]), 1) AS ordinal
-        FROM priced WHERE billing_scheme = 'tiered' AND tiers IS NOT NULL
-    )
-),
-
--- The item spans in force at some point in the window, with the quantity Stripe defaults to.
-spans AS (
-    SELECT h.subscription, h.subscription_item, h.price, COALESCE(h.quantity, 1) AS quantity,
-        h.valid_from, h.valid_to
-    FROM subscription_item_history AS h
-    WHERE h.valid_from < CAST($as_of AS DATE) + INTERVAL 1 DAY
-      AND (h.valid_to IS NULL OR h.valid_to >= CAST($start AS DATE) + INTERVAL 1 DAY)
-),
-
--- The billed amount per period of each (price, quantity) pair: per unit, or by its tiers.
-amounts AS (
-    SELECT q.price, q.quantity,
-        CASE WHEN p.billing_scheme = 'tiered' THEN (
-            SELECT SUM(CASE
-                WHEN t.tiers_mode = 'graduated' AND q.quantity > t.above THEN
-                    (LEAST(q.quantity, COALESCE(t.up_to, q.quantity)) - t.above) * t.unit + t.flat
-                WHEN t.tiers_mode = 'volume' AND q.quantity > t.above
-                     AND (t.up_to IS NULL OR q.quantity <= t.up_to) THEN
-                    q.quantity * t.unit + t.flat
-                ELSE 0 END)
-            FROM tiers AS t WHERE t.price = q.price)
-        ELSE CAST(p.unit_amount AS DOUBLE) * q.quantity END AS period_amount_minor
-    FROM (SELECT DISTINCT price, quantity FROM spans) AS q
-    JOIN priced AS p USING (price)
-),
-
--- Paying spans of each subscription: Stripe counts active and past_due only.
-paying AS (
-    SELECT subscription, valid_from, valid_to
-    FROM subscription_status_history
-    WHERE status IN ('active', 'past_due')
-),
-
--- When a cancellation was requested, Stripe's rule takes the subscription out of MRR at the
--- request; the period-end setting leaves it in until it ends (its status span shows that).
-cutoffs AS (
-    SELECT id AS subscription, customer,
-        CASE WHEN $churn_at_period_end THEN NULL ELSE canceled_at END AS leaves_at
-    FROM subscriptions
-),
-
--- One row per day and item in force that day, on a paying subscription.
-item_days AS (
-    SELECT spine.day, s.subscription, c.customer, s.subscription_item, s.price, s.quantity
-    FROM spine
-    JOIN spans AS s
-      ON s.valid_from < spine.day_end AND (s.valid_to IS NULL OR s.valid_to >= spine.day_end)
-    JOIN paying AS p
-      ON p.subscription = s.subscription
-     AND p.valid_from < spine.day_end AND (p.valid_to IS NULL OR p.valid_to >= spine.day_end)
-    JOIN cutoffs AS c ON c.subscription = s.subscription
-    WHERE c.leaves_at IS NULL OR c.leaves_at >= spine.day_end
 )
 
-SELECT d.day, d.subscription, d.customer, d.subscription_item, d.price, p.currency, d.quantity,
-    a.period_amount_minor, a.period_amount_minor * p.months_factor AS list_mrr_minor,
-    p.months_factor
-FROM item_days AS d
-JOIN priced AS p USING (price)
-JOIN amounts AS a USING (price, quantity)
+SELECT spine.day, s.subscription, s.customer, s.subscription_item, s.price, s.currency, s.quantity,
+    s.period_amount_minor, s.list_mrr_minor, s.months_factor
+FROM spine
+JOIN mrr_item_segments AS s ON s.from_day <= spine.day AND spine.day < s.to_day
