@@ -125,3 +125,6 @@ def _value(minor: dict[str, float], reporting: str, rates: pd.DataFrame | None, 
     """Minor units per currency → one amount in major units of the reporting currency."""
     major = {currency: minor_to_major(amount, currency) for currency, amount in minor.items()}
     return convert_total(major, reporting, rates, on)
+
+# the classification of one customer's change, shared with the drill-down (`metrics.drilldown`)
+CLASSIFIED = _CLASSIFIED

@@ -7,9 +7,11 @@ from types import ModuleType
 
 import pytest
 
+import metrics.breakdowns
 import metrics.churn
 import metrics.customers
 import metrics.disputes
+import metrics.drilldown
 import metrics.dunning
 import metrics.movements
 import metrics.mrr
@@ -23,6 +25,7 @@ METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "METRICS.md"
 METRIC_MODULES = [metrics.revenue, metrics.payments, metrics.mrr, metrics.movements]
 METRIC_MODULES += [metrics.disputes, metrics.dunning, metrics.refunds, metrics.webhooks]
 METRIC_MODULES += [metrics.churn, metrics.retention, metrics.customers]
+METRIC_MODULES += [metrics.breakdowns, metrics.drilldown]
 
 
 def public_functions(module: ModuleType) -> list[str]:
