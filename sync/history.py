@@ -15,14 +15,14 @@ from importlib import resources
 
 import duckdb
 
-from sync.store import transaction
+from sync.store import rebuild_memory, transaction
 
 
 def rebuild_history(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     """Record today's observations and rebuild both history tables, in one transaction."""
     sql = resources.files("sync").joinpath("history.sql").read_text(encoding="utf-8")
     statements = [s for s in sql.split(";\n") if s.strip() and not _only_comments(s)]
-    with transaction(con):
+    with rebuild_memory(con), transaction(con):
         for statement in statements:
             con.execute(statement, {"now": now} if "$now" in statement else {}).fetchall()
 

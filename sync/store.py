@@ -19,13 +19,30 @@ import duckdb
 from sync.ingest import prepare
 from sync.schema import schema_sql
 
+BACKFILL_MEMORY = "512MB"  # DuckDB's buffer pool while pages stream in (SPEC: a backfill ≤ 1 GB)
+REBUILD_MEMORY = "3GB"  # for whole-warehouse rebuilds (history): their joins and window
+# functions cannot all spill, and at 512 MB the history of 100,000 customers ran out of memory
+
+
+@contextmanager
+def rebuild_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB use REBUILD_MEMORY (without insertion order, so more operators spill) for the
+    duration of a whole-warehouse rebuild; the backfill's limit is restored after."""
+    con.execute(f"SET memory_limit = '{REBUILD_MEMORY}'").fetchall()
+    con.execute("SET preserve_insertion_order = false").fetchall()
+    try:
+        yield
+    finally:
+        con.execute("RESET preserve_insertion_order").fetchall()
+        con.execute(f"SET memory_limit = '{BACKFILL_MEMORY}'").fetchall()
+
 
 def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the master file read-write and make sure the schema exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     # bound DuckDB's buffer pool (it spills to disk beyond it): a backfill must stay under 1 GB
-    con.execute("SET memory_limit = '512MB'").fetchall()
+    con.execute(f"SET memory_limit = '{BACKFILL_MEMORY}'").fetchall()
     # one thread: at a flush's size DuckDB's parallelism costs more than it saves (the ingest
     # benchmark: ~20% more CPU with 2), and the fetching threads need the other core
     con.execute("SET threads = 1").fetchall()
