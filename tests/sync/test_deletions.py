@@ -19,7 +19,7 @@ from sandbox.clock import DAY_SECONDS, day_end
 from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from tests.conftest import settings_for
-from tests.sync.warehouse_checks import OBJECT_TABLES, sim_clock
+from tests.sync.warehouse_checks import OBJECT_TABLES, checksum, sim_clock
 
 # a demo business deleting customers (one while subscribed), products and a coupon in the window
 SEED = 7
@@ -181,25 +181,7 @@ def test_a_backfill_after_the_deletions_stores_the_same_objects_not_deleted(
             continue
         where = "NOT deleted" if table in deletable else "TRUE"
         ours, theirs = (
-            _checksum(synced.incremental, table, where),
-            _checksum(synced.fresh, table, where),
+            checksum(synced.incremental, table, where),
+            checksum(synced.fresh, table, where),
         )
         assert ours == theirs, table
-
-
-def _checksum(con: duckdb.DuckDBPyConnection, table: str, where: str) -> tuple[int, int]:
-    columns = [
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position",
-            [table],
-        ).fetchall()
-        if name not in {"raw", "synced_at"}
-    ]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    rows, digest = con.execute(
-        f"SELECT count(*), coalesce(sum(hash(row({quoted}))), 0)::HUGEINT FROM {table} "
-        f"WHERE {where}"
-    ).fetchall()[0]
-    return int(rows), int(digest)

@@ -31,23 +31,26 @@ UNCHECKED = {"raw", "synced_at"}
 
 def checksums(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     """(rows, order-independent hash over ids and every typed column) per object table."""
-    found = {}
-    for table in OBJECT_TABLES:
-        columns = [
-            name
-            for (name,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position",
-                [table],
-            ).fetchall()
-            if name not in UNCHECKED
-        ]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        rows, digest = con.execute(
-            f"SELECT count(*), coalesce(sum(hash(row({quoted}))), 0)::HUGEINT FROM {table}"
-        ).fetchall()[0]
-        found[table] = (int(rows), int(digest))
-    return found
+    return {table: checksum(con, table) for table in OBJECT_TABLES}
+
+
+def checksum(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") -> tuple[int, int]:
+    """(rows, order-independent hash over ids and every typed column) of `table`'s rows `where`."""
+    columns = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        if name not in UNCHECKED
+    ]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    rows, digest = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(row({quoted}))), 0)::HUGEINT FROM {table} "
+        f"WHERE {where}"
+    ).fetchall()[0]
+    return int(rows), int(digest)
 
 
 def sim_clock(sim: Simulation) -> Callable[[], datetime]:
