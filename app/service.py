@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ import duckdb
 
 from app.errors import CommandError
 from app.settings import Settings
+from metrics.refresh import refresh as refresh_metrics
 from sync.backfill import Options, Progress
 from sync.client import AuthError, StripeReader
 from sync.engine import RunResult, sync
@@ -57,7 +59,8 @@ def sync_and_publish(
     con: duckdb.DuckDBPyConnection | None = None,
     before_publish: Sequence[Callable[[duckdb.DuckDBPyConnection, RunResult], None]] = (),
 ) -> RunResult:
-    """Steps: open the master file (unless given); sync; publish a snapshot for the readers.
+    """Steps: open the master file (unless given); sync; store the MRR segments
+    (`metrics.refresh`); publish a snapshot for the readers.
 
     A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
     published only when the warehouse holds a complete backfill, so readers never see half of
@@ -77,6 +80,10 @@ def sync_and_publish(
         )
         if isinstance(result.exception, AuthError):
             raise CommandError(str(result.exception))
+        if result.complete:  # the history was rebuilt: store what every MRR query reads
+            started = time.monotonic()
+            refresh_metrics(con)
+            result.seconds["metrics"] = time.monotonic() - started
         for hook in before_publish:
             hook(con, result)
         published = None

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from metrics._sql import Param, run_layers
+from metrics._sql import Param, as_days, run_layers
 from metrics.movements import history_start
 from metrics.mrr import SEGMENTS, MrrSettings, month_ends
 
@@ -83,7 +83,7 @@ def churn_events(
     `from_status`, `currency`, `mrr_lost_minor` (net MRR at the end of the day before).
     """
     frame = run_layers(con, [*SEGMENTS, "churn_events.sql"], _params(since, since, as_of, settings))
-    frame["day"] = [pd.Timestamp(value).date() for value in frame["day"]]
+    frame["day"] = as_days(frame["day"])
     return frame
 
 
@@ -95,18 +95,18 @@ def involuntary_churn(
 ) -> InvoluntaryChurn:
     """Involuntary churn over (`since`, `as_of`]: its rate and its share of all churn."""
     events = churn_events(con, since, as_of, settings)
-    paying = _paying_subscriptions(con, since, settings)
+    involuntary_ids = events.loc[events["kind"] == "involuntary", "subscription"]
+    paying, from_start = _paying_subscriptions(con, since, settings, involuntary_ids.tolist())
     kinds = events["kind"].value_counts()
     involuntary = int(kinds.get("involuntary", 0))
     disputed = int(kinds.get("disputed", 0))
-    from_start = events[(events["kind"] == "involuntary") & events["subscription"].isin(paying)]
     return InvoluntaryChurn(
-        start_subscriptions=len(paying),
+        start_subscriptions=paying,
         churned=len(events),
         voluntary=int(kinds.get("voluntary", 0)),
         involuntary=involuntary,
         disputed=disputed,
-        involuntary_rate=_ratio(from_start["subscription"].nunique(), len(paying)),
+        involuntary_rate=_ratio(from_start, paying),
         involuntary_share=_ratio(involuntary, len(events)),
         disputed_share=_ratio(disputed, len(events)),
     )
@@ -120,10 +120,22 @@ def customer_churn(
 ) -> CustomerChurn:
     """Customer churn rate over (`since`, `as_of`]: customers paying at the end of `since` and
     not at the end of `as_of`, ÷ customers paying at the end of `since`."""
-    spells = customer_spells(con, since, as_of, settings)
-    start = _paying_on(spells, since)
-    churned = start - _paying_on(spells, as_of)
-    return CustomerChurn(len(start), len(churned), _ratio(len(churned), len(start)))
+    # paying on a day = a segment with net MRR above 0 contains it (what the spells merge)
+    outer = """
+    SELECT COUNT(*) FILTER (WHERE at_start) AS start_customers,
+        COUNT(*) FILTER (WHERE at_start AND NOT at_end) AS churned_customers
+    FROM (
+        SELECT customer,
+            bool_or(from_day <= CAST($since AS DATE) AND CAST($since AS DATE) < to_day) AS at_start,
+            bool_or(from_day <= CAST($as_of AS DATE) AND CAST($as_of AS DATE) < to_day) AS at_end
+        FROM mrr_subscription_segments
+        WHERE net_mrr_minor > 0
+        GROUP BY customer
+    )
+    """
+    row = run_layers(con, SEGMENTS, _params(since, since, as_of, settings), outer).iloc[0]
+    start, churned = int(row["start_customers"]), int(row["churned_customers"])
+    return CustomerChurn(start, churned, _ratio(churned, start))
 
 
 def stripe_subscriber_churn(
@@ -135,14 +147,22 @@ def stripe_subscriber_churn(
     stopped paying in the 30 days to `as_of` ÷ (customers paying 30 days ago + customers who
     started paying in those 30 days, new or returning)."""
     since = as_of - timedelta(days=30)
-    spells = customer_spells(con, since, as_of, settings)
-    active = _paying_on(spells, since)
-    new = spells[(spells["first_day"] > since) & (spells["first_day"] <= as_of)]
-    left = spells[(spells["last_day"] >= since) & (spells["last_day"] < as_of)]
-    churned, joined = left["customer"].nunique(), new["customer"].nunique()
-    return StripeSubscriberChurn(
-        len(active), joined, churned, _ratio(churned, len(active) + joined)
-    )
+    # spells seen from `since` on: one that started or ended inside the 30 days did so whatever
+    # came before
+    outer = """
+    SELECT
+        COUNT(DISTINCT customer) FILTER (
+            WHERE first_day <= CAST($since AS DATE) AND last_day >= CAST($since AS DATE)) AS active,
+        COUNT(DISTINCT customer) FILTER (
+            WHERE first_day > CAST($since AS DATE) AND first_day <= CAST($as_of AS DATE)) AS joined,
+        COUNT(DISTINCT customer) FILTER (
+            WHERE last_day >= CAST($since AS DATE) AND last_day < CAST($as_of AS DATE)) AS churned
+    FROM customer_spells
+    """
+    params = _params(since, since, as_of, settings)
+    row = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, outer).iloc[0]
+    active, joined, churned = int(row["active"]), int(row["joined"]), int(row["churned"])
+    return StripeSubscriberChurn(active, joined, churned, _ratio(churned, active + joined))
 
 
 def customer_spells(
@@ -159,7 +179,7 @@ def customer_spells(
         con, [*SEGMENTS, "customer_spells.sql"], _params(first, since, as_of, settings)
     )
     for column in ("first_day", "last_day"):
-        frame[column] = [pd.Timestamp(value).date() for value in frame[column]]
+        frame[column] = as_days(frame[column])
     return frame
 
 
@@ -178,25 +198,30 @@ def churn_monthly(
     `involuntary_share`.
     """
     before = start - timedelta(days=1)
-    spells = customer_spells(con, before, as_of, settings)
+    ends = month_ends(start, as_of)
+    first = min(history_start(con) or before, before)
+    params: dict[str, Param] = {**_params(first, before, as_of, settings), "ends": ends}
+    counts = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, _MONTHLY)
+    counts["period_end"] = as_days(counts["period_end"])
+    by_end = counts.set_index("period_end").to_dict("index")
+    none = dict.fromkeys(counts.columns, 0)
     events = churn_events(con, before, as_of, settings)
     rows = []
-    for end in month_ends(start, as_of):
+    for end in ends:
         in_month = events[(events["day"] > before) & (events["day"] <= end)]
-        joined = spells[(spells["first_day"] > before) & (spells["first_day"] <= end)]
-        start_set = _paying_on(spells, before)
-        churned = start_set - _paying_on(spells, end)
+        found = by_end.get(end, none)
+        start_customers, churned = int(found["start_customers"]), int(found["churned_customers"])
         causes = in_month["cause"].value_counts()
         involuntary = int(in_month["cause"].isin(INVOLUNTARY_CAUSES).sum())
         rows.append(
             {
                 "period_start": before + timedelta(days=1),
                 "period_end": end,
-                "start_customers": len(start_set),
-                "churned_customers": len(churned),
-                "customer_churn_rate": _ratio(len(churned), len(start_set)),
-                "new_customers": joined.loc[joined["spell"] == 1, "customer"].nunique(),
-                "reactivated_customers": joined.loc[joined["spell"] > 1, "customer"].nunique(),
+                "start_customers": start_customers,
+                "churned_customers": churned,
+                "customer_churn_rate": _ratio(churned, start_customers),
+                "new_customers": int(found["new_customers"]),
+                "reactivated_customers": int(found["reactivated_customers"]),
                 "churn_events": len(in_month),
                 **{cause: int(causes.get(cause, 0)) for cause in _CAUSES},
                 "involuntary": involuntary,
@@ -207,25 +232,50 @@ def churn_monthly(
     return pd.DataFrame(rows)
 
 
+# Per month (the day before it and its last day, from the list $ends): customers paying at the
+# start, of them those not paying at the end, and customers whose first (new) or a later
+# (returning) paid spell began in the month; from the paid spells seen since history began.
+_MONTHLY = """
+SELECT period_end,
+    COUNT(*) FILTER (WHERE at_start) AS start_customers,
+    COUNT(*) FILTER (WHERE at_start AND NOT at_end) AS churned_customers,
+    COUNT(*) FILTER (WHERE joined_new) AS new_customers,
+    COUNT(*) FILTER (WHERE returned) AS reactivated_customers
+FROM (
+    SELECT p.period_end, s.customer,
+        bool_or(s.first_day <= p.before AND s.last_day >= p.before) AS at_start,
+        bool_or(s.first_day <= p.period_end AND s.last_day >= p.period_end) AS at_end,
+        bool_or(s.first_day > p.before AND s.spell = 1) AS joined_new,
+        bool_or(s.first_day > p.before AND s.spell > 1) AS returned
+    FROM (
+        SELECT lag(day, 1, CAST($since AS DATE)) OVER (ORDER BY day) AS before, day AS period_end
+        FROM (SELECT DISTINCT CAST(unnest($ends) AS DATE) AS day)
+    ) AS p
+    JOIN customer_spells AS s ON s.first_day <= p.period_end AND s.last_day >= p.before
+    GROUP BY ALL
+)
+GROUP BY period_end
+"""
+
+
 _CAUSES = ["voluntary", "payment_failed", "unpaid", "past_due", "disputed"]
 
 
-def _paying_on(spells: pd.DataFrame, day: date) -> set[str]:
-    """Customers inside a paid spell at the end of `day`."""
-    inside = spells[(spells["first_day"] <= day) & (spells["last_day"] >= day)]
-    return set(inside["customer"].astype(str))
-
-
 def _paying_subscriptions(
-    con: duckdb.DuckDBPyConnection, day: date, settings: MrrSettings
-) -> set[str]:
-    """Subscriptions in MRR (a paying status) at the end of `day`."""
-    outer = (
-        "SELECT DISTINCT subscription FROM mrr_subscription_segments "
-        "WHERE from_day <= CAST($as_of AS DATE) AND CAST($as_of AS DATE) < to_day"
-    )
-    frame = run_layers(con, SEGMENTS, _params(day, day, day, settings), outer)
-    return set(frame["subscription"].astype(str))
+    con: duckdb.DuckDBPyConnection, day: date, settings: MrrSettings, among: list[str]
+) -> tuple[int, int]:
+    """How many subscriptions were in MRR (a paying status) at the end of `day`, and how many
+    of `among` were."""
+    outer = """
+    SELECT COUNT(DISTINCT subscription) AS paying,
+        COUNT(DISTINCT subscription) FILTER (
+            WHERE list_contains(CAST($among AS VARCHAR[]), subscription)) AS among
+    FROM mrr_subscription_segments
+    WHERE from_day <= CAST($as_of AS DATE) AND CAST($as_of AS DATE) < to_day
+    """
+    params: dict[str, Param] = {**_params(day, day, day, settings), "among": among}
+    row = run_layers(con, SEGMENTS, params, outer).iloc[0]
+    return int(row["paying"]), int(row["among"])
 
 
 def _params(start: date, since: date, as_of: date, settings: MrrSettings) -> dict[str, Param]:

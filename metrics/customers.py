@@ -13,7 +13,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from metrics._sql import Param, run_layers, run_sql
+from metrics._sql import Param, as_days, run_layers, run_sql
 from metrics.churn import customer_churn
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
@@ -136,7 +136,7 @@ def trial_outcomes(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> 
     """Every trial that ended in (`since`, `as_of`], for drill-down: `subscription`, `customer`,
     `currency`, `trial_start`, `trial_end`, `day`, `next_status`, `converted`."""
     frame = run_sql(con, "trial_outcomes.sql", {"since": since, "as_of": as_of})
-    frame["day"] = [pd.Timestamp(value).date() for value in frame["day"]]
+    frame["day"] = as_days(frame["day"])
     return frame
 
 

@@ -16,7 +16,7 @@ from typing import cast
 import duckdb
 import pandas as pd
 
-from metrics._sql import Param, run_layers
+from metrics._sql import Param, as_days, run_layers
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
 from metrics.mrr import DEFAULT_SETTINGS, SEGMENTS, MrrSettings
@@ -65,7 +65,7 @@ def period_changes(
     frame = run_layers(con, [*SEGMENTS, "mrr_period_changes.sql"], params, outer)
     for column in ("period_start", "period_end"):
         if column in frame.columns:
-            frame[column] = [pd.Timestamp(value).date() for value in frame[column]]
+            frame[column] = as_days(frame[column])
     return frame
 
 
@@ -125,6 +125,7 @@ def _value(minor: dict[str, float], reporting: str, rates: pd.DataFrame | None, 
     """Minor units per currency → one amount in major units of the reporting currency."""
     major = {currency: minor_to_major(amount, currency) for currency, amount in minor.items()}
     return convert_total(major, reporting, rates, on)
+
 
 # the classification of one customer's change, shared with the drill-down (`metrics.drilldown`)
 CLASSIFIED = _CLASSIFIED

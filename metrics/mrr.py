@@ -1,9 +1,10 @@
 """MRR over history: per item, subscription, customer and currency, for every day of a window.
 
 Rebuilt from the sync's history tables (`subscription_item_history`, `subscription_status_history`)
-as *segments*, day ranges `[from_day, to_day)` over which MRR is constant:
-`sql/mrr_item_segments.sql` (list MRR per item) and `sql/mrr_subscription_segments.sql` (discounts
-taken off per subscription). A day's MRR is the segments containing it; the daily functions here
+as *segments*, day ranges `[from_day, to_day)` over which MRR is constant, stored once per sync by
+`metrics.refresh` (settings-independent) and read through `sql/mrr_item_segments.sql` (list MRR
+per item) and `sql/mrr_subscription_segments.sql` (discounts taken off per subscription), which
+apply the settings. A day's MRR is the segments containing it; the daily functions here
 read segments day by day, the series and month-boundary queries (`sql/mrr_currency_daily.sql`,
 `sql/mrr_period_changes.sql`) filter them by range, so every MRR figure has one definition.
 Amounts are unrounded minor units of the row's own currency; currencies are never added together
@@ -18,10 +19,10 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from metrics._sql import Param, run_layers
+from metrics._sql import Param, as_days, run_layers
 
 ITEM_SEGMENTS = ["mrr_item_segments.sql"]
-SEGMENTS = [*ITEM_SEGMENTS, "mrr_subscription_segments.sql"]
+SEGMENTS = [*ITEM_SEGMENTS, "mrr_subscription_segments.sql"]  # both layers, for any reader
 ITEM_LAYERS = [*ITEM_SEGMENTS, "mrr_item_daily.sql"]
 SUBSCRIPTION_LAYERS = [*SEGMENTS, "mrr_subscription_daily.sql"]
 
@@ -136,5 +137,5 @@ def _params(start: date, as_of: date, settings: MrrSettings) -> dict[str, Param]
 def _days(frame: pd.DataFrame) -> pd.DataFrame:
     """Dates as datetime.date, matching the rest of paylens' day columns."""
     if "day" in frame.columns:
-        frame["day"] = [pd.Timestamp(value).date() for value in frame["day"]]
+        frame["day"] = as_days(frame["day"])
     return frame

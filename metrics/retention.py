@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from metrics._sql import run_layers
+from metrics._sql import as_days, run_layers
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
 from metrics.movements import history_start, period_changes
@@ -103,7 +103,7 @@ def cohort_retention(
     params = {"start": min(first, as_of), "as_of": as_of}
     params.update(vars(settings))
     frame = run_layers(con, [*SEGMENTS, "cohort_retention.sql"], params)
-    frame["cohort"] = [pd.Timestamp(value).date() for value in frame["cohort"]]
+    frame["cohort"] = as_days(frame["cohort"])
     frame["customer_retention"] = frame["retained_customers"] / frame["customers"]
     base = frame["base_mrr_minor"].where(frame["base_mrr_minor"] > 0)
     frame["revenue_retention"] = frame["mrr_minor"] / base

@@ -35,6 +35,8 @@ cancellations AS (
             ELSE 'voluntary' END AS cause
     FROM subscriptions
     WHERE canceled_at IS NOT NULL
+      AND CAST(CASE WHEN $churn_at_period_end THEN ended_at ELSE canceled_at END AS DATE)
+          BETWEEN CAST($since AS DATE) + 1 AND CAST($as_of AS DATE)  -- only the window's
 ),
 
 -- Dunning that ends by keeping the subscription `unpaid`: churn at the transition.

@@ -22,41 +22,44 @@ periods AS (
     FROM ends
 ),
 
--- Net MRR per (customer, currency) at the end of each boundary day: the segments containing it.
-boundary_values AS (
-    SELECT b.day, s.customer, s.currency, SUM(s.net_mrr_minor) AS net_mrr_minor
-    FROM (SELECT before AS day FROM periods UNION SELECT period_end FROM periods) AS b
-    JOIN mrr_subscription_segments AS s ON s.from_day <= b.day AND b.day < s.to_day
-    GROUP BY ALL
-    HAVING SUM(s.net_mrr_minor) > 0
+-- Both ends of every period as the days to read them on: the day before it and its last day.
+marks AS (
+    SELECT before AS day, before, period_end, TRUE AS at_start FROM periods
+    UNION ALL
+    SELECT period_end, before, period_end, FALSE FROM periods
 ),
 
--- The first day each customer paid, per currency (from the first day of history).
+-- Net MRR per (period, customer, currency) at both ends, in one pass: the segments containing
+-- each end's day.
+sums AS (
+    SELECT m.before, m.period_end, s.customer, s.currency,
+        SUM(s.net_mrr_minor) FILTER (WHERE m.at_start) AS start_sum,
+        SUM(s.net_mrr_minor) FILTER (WHERE NOT m.at_start) AS end_sum
+    FROM marks AS m
+    JOIN mrr_subscription_segments AS s ON s.from_day <= m.day AND m.day < s.to_day
+    GROUP BY ALL
+),
+
+-- The first day each customer paid, per currency and in any currency (from the first day of
+-- history). A customer paying in a currency at either end of a period has a row here.
 first_paid AS (
-    SELECT customer, currency, MIN(from_day) AS first_day
-    FROM mrr_subscription_segments
-    WHERE net_mrr_minor > 0
-    GROUP BY ALL
+    SELECT customer, currency, first_day,
+        MIN(first_day) OVER (PARTITION BY customer) AS customer_first_day
+    FROM (
+        SELECT customer, currency, MIN(from_day) AS first_day
+        FROM mrr_subscription_segments
+        WHERE net_mrr_minor > 0
+        GROUP BY ALL
+    )
 ),
 
-at_start AS (
-    SELECT p.before, p.period_end, v.customer, v.currency, v.net_mrr_minor
-    FROM periods AS p JOIN boundary_values AS v ON v.day = p.before
-),
-
-at_end AS (
-    SELECT p.before, p.period_end, v.customer, v.currency, v.net_mrr_minor
-    FROM periods AS p JOIN boundary_values AS v ON v.day = p.period_end
-),
-
+-- Paying at either end (net MRR above 0); not paying counts as 0.
 pairs AS (
-    SELECT COALESCE(a.before, b.before) AS before, COALESCE(a.period_end, b.period_end) AS period_end,
-        COALESCE(a.customer, b.customer) AS customer, COALESCE(a.currency, b.currency) AS currency,
-        COALESCE(a.net_mrr_minor, 0.0) AS start_mrr_minor,
-        COALESCE(b.net_mrr_minor, 0.0) AS end_mrr_minor
-    FROM at_start AS a
-    FULL JOIN at_end AS b
-      ON b.period_end = a.period_end AND b.customer = a.customer AND b.currency = a.currency
+    SELECT before, period_end, customer, currency,
+        CASE WHEN start_sum > 0 THEN start_sum ELSE 0.0 END AS start_mrr_minor,
+        CASE WHEN end_sum > 0 THEN end_sum ELSE 0.0 END AS end_mrr_minor
+    FROM sums
+    WHERE start_sum > 0 OR end_sum > 0
 )
 
 -- paid_before: this customer paid in this currency on a day up to the period's start;
@@ -64,7 +67,6 @@ pairs AS (
 SELECT CAST(p.before + 1 AS DATE) AS period_start, p.period_end, p.customer, p.currency,
     p.start_mrr_minor, p.end_mrr_minor,
     COALESCE(f.first_day <= p.before, FALSE) AS paid_before,
-    COALESCE((SELECT MIN(g.first_day) FROM first_paid AS g WHERE g.customer = p.customer)
-             <= p.before, FALSE) AS customer_paid_before
+    COALESCE(f.customer_first_day <= p.before, FALSE) AS customer_paid_before
 FROM pairs AS p
 LEFT JOIN first_paid AS f ON f.customer = p.customer AND f.currency = p.currency

@@ -10,6 +10,8 @@ import ast
 import re
 from pathlib import Path
 
+from metrics._sql import STORED
+
 METRICS = Path(__file__).resolve().parents[2] / "metrics"
 FORBIDDEN_CALLS = {"now", "today", "utcnow", "time", "getenv", "environ"}
 CLOCK_SQL = re.compile(r"\b(current_date|current_timestamp|now\s*\(|today\s*\(|get_current)", re.I)
@@ -43,6 +45,8 @@ def test_metrics_sql_takes_the_day_as_a_parameter_instead_of_reading_the_clock()
     for path in sql_files:
         text = path.read_text(encoding="utf-8")
         assert CLOCK_SQL.search(text) is None, path
+        if path.stem in STORED:  # built whole by metrics.refresh; its readers take as_of
+            continue
         layers = re.findall(r"over the `(\w+)` layer|[Rr]eads the layers? `(\w+)`", text)
         read = {name for pair in layers for name in pair if name}
         assert "$as_of" in text or read, path  # a layer on a layer gets as_of through it

@@ -16,6 +16,7 @@ import metrics.dunning
 import metrics.movements
 import metrics.mrr
 import metrics.payments
+import metrics.refresh
 import metrics.refunds
 import metrics.retention
 import metrics.revenue
@@ -25,7 +26,7 @@ METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "METRICS.md"
 METRIC_MODULES = [metrics.revenue, metrics.payments, metrics.mrr, metrics.movements]
 METRIC_MODULES += [metrics.disputes, metrics.dunning, metrics.refunds, metrics.webhooks]
 METRIC_MODULES += [metrics.churn, metrics.retention, metrics.customers]
-METRIC_MODULES += [metrics.breakdowns, metrics.drilldown]
+METRIC_MODULES += [metrics.breakdowns, metrics.drilldown, metrics.refresh]
 
 
 def public_functions(module: ModuleType) -> list[str]:

@@ -5,7 +5,9 @@
     wh.subscriptions(Sub("sub_1", "active", "2026-01-05", [("price_m", 2)]))
     wh.charges(Charge("ch_1", "2026-03-01 10:00", "succeeded"))
 
-Only the typed columns the metrics read carry meaningful values; `raw` is '{}'.
+Only the typed columns the metrics read carry meaningful values; `raw` is '{}'. MRR queries read
+tables `metrics.refresh` stores (as the service does before it publishes): `wh.refresh()`, or
+`wh.read_only()`, which refreshes before it reopens the file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import NamedTuple
 
 import duckdb
 
+from metrics.refresh import refresh
 from sync.schema import schema_sql
 
 API_VERSION = "2026-10-28.endive"
@@ -109,8 +112,14 @@ class Warehouse:
             [_charge_params(row) for row in rows],
         )
 
+    def refresh(self) -> None:
+        """Store the MRR segments from the rows inserted so far, as the service does."""
+        refresh(self.con)
+
     def read_only(self) -> duckdb.DuckDBPyConnection:
-        """Close the writing connection (DuckDB locks the file) and reopen the file read-only."""
+        """Refresh, close the writing connection (DuckDB locks the file) and reopen the file
+        read-only: what a published snapshot is."""
+        self.refresh()
         self.con.close()
         return duckdb.connect(str(self.path), read_only=True)
 
