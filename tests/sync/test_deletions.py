@@ -21,6 +21,8 @@ from sandbox.sim import Simulation, simulate
 from tests.conftest import settings_for
 from tests.sync.warehouse_checks import OBJECT_TABLES, checksum, sim_clock
 
+pytestmark = pytest.mark.slow  # three syncs of `demo` (~25 s)
+
 # a demo business deleting customers (one while subscribed), products and a coupon in the window
 SEED = 7
 UNTIL = date(2026, 11, 20)
