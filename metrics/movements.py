@@ -43,7 +43,7 @@ def mrr_movements(
     `customer`, `currency`, `start_mrr_minor`, `end_mrr_minor`, `kind` (one of KINDS) and
     `amount_minor` (positive; contraction and churn are subtracted).
     """
-    frame = period_changes(con, start, as_of, settings, single_period=False, outer=_CLASSIFIED)
+    frame = period_changes(con, start, as_of, settings, single_period=False, outer=CLASSIFIED)
     if frame.empty:
         return pd.DataFrame([], columns=_COLUMNS)
     return frame
@@ -72,8 +72,9 @@ def period_changes(
 _COLUMNS = ["period_start", "period_end", "customer", "currency"]
 _COLUMNS += ["start_mrr_minor", "end_mrr_minor", "kind", "amount_minor"]
 
-# First time above 0 is new, a return (in the same currency) is reactivation.
-_CLASSIFIED = """
+# First time above 0 is new, a return (in the same currency) is reactivation. Shared with the
+# drill-down (`metrics.drilldown`), so a subscription row carries its customer's kind.
+CLASSIFIED = """
 SELECT period_start, period_end, customer, currency, start_mrr_minor, end_mrr_minor,
     CASE WHEN start_mrr_minor = 0 THEN (CASE WHEN paid_before THEN 'reactivation' ELSE 'new' END)
          WHEN end_mrr_minor = 0 THEN 'churn'
@@ -125,7 +126,3 @@ def _value(minor: dict[str, float], reporting: str, rates: pd.DataFrame | None, 
     """Minor units per currency → one amount in major units of the reporting currency."""
     major = {currency: minor_to_major(amount, currency) for currency, amount in minor.items()}
     return convert_total(major, reporting, rates, on)
-
-
-# the classification of one customer's change, shared with the drill-down (`metrics.drilldown`)
-CLASSIFIED = _CLASSIFIED
