@@ -14,7 +14,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from metrics._sql import Param, midnight, run_sql
+from metrics._sql import Param, run_layers, run_sql
 
 DEFAULT_GRACE = timedelta(hours=1)
 HEALTHY_AT = 0.995  # SPEC §5: healthy ≥ 99.5 %
@@ -76,17 +76,20 @@ def webhook_summary(
     or old, and `oldest_pending` is the creation time of the oldest."""
     if since >= as_of:
         raise ValueError(f"since ({since}) must be before as_of ({as_of})")
-    events = webhook_events(con, as_of, grace)
-    start = midnight(since + timedelta(days=1))
-    judged = events[events["past_grace"] & (events["created"] >= start)]
-    delivered = int(judged["delivered"].sum())
-    pending = events[~events["delivered"]]
+    params: dict[str, Param] = {
+        "since": since,
+        "as_of": as_of,
+        "grace_seconds": int(grace.total_seconds()),
+    }
+    row = run_layers(con, ["webhook_events.sql", "webhook_summary.sql"], params).iloc[0]
+    judged, delivered = int(row["judged"]), int(row["delivered"])
+    oldest = row["oldest_pending"]
     return WebhookSummary(
-        judged=len(judged),
+        judged=judged,
         delivered=delivered,
-        delivery_rate=delivered / len(judged) if len(judged) else None,
-        pending_events=len(pending),
-        oldest_pending=pending["created"].min().to_pydatetime() if len(pending) else None,
+        delivery_rate=delivered / judged if judged else None,
+        pending_events=int(row["pending_events"]),
+        oldest_pending=None if pd.isna(oldest) else pd.Timestamp(oldest).to_pydatetime(),
         disabled_endpoints=len(disabled_endpoints(con, as_of)),
     )
 

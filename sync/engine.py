@@ -29,10 +29,8 @@ from sync.fetch import RESOURCES
 from sync.history import rebuild_history
 from sync.incremental import CURSOR, REFRESHED, poll, stage_deleted, unix
 from sync.ingest import Staging, flush
-from sync.store import delete_state, get_state, set_state, transaction
+from sync.store import BACKFILL, delete_state, get_state, set_state, transaction
 from sync.windows import initial, load, save
-
-BACKFILL = "backfill"
 
 
 @dataclass
@@ -47,6 +45,7 @@ class RunResult:
     exception: StripeSyncError | None = field(default=None, repr=False)
     complete: bool = True  # the warehouse holds a finished backfill (safe to publish)
     seconds: dict[str, float] = field(default_factory=dict)  # per phase: backfill, poll, history
+    history_rebuilt: int = 0  # subscriptions whose history was rebuilt (all after a backfill)
 
 
 def sync(
@@ -79,7 +78,7 @@ def sync(
     result.complete = (get_state(con, BACKFILL) or {}).get("status") == "done"
     if result.complete:
         started = time.monotonic()
-        rebuild_history(con, clock())
+        result.history_rebuilt = rebuild_history(con, clock())
         result.seconds["history"] = time.monotonic() - started
     _record_end(con, result, clock())
     return result

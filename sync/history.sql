@@ -1,37 +1,9 @@
--- Rebuild the history tables from everything the warehouse knows. $now: the sync time.
+-- Rebuild the history tables of the subscriptions in `history_scope` (sync/history.py runs it
+-- per batch, with the source tables narrowed to the batch). Reads `events_window`
+-- (sync/history_observe.sql).
 -- Sources, weakest first: invoice lines and subscription fields (the time before the first
 -- sync), observations between syncs, and events (exact times, last 30 days). Each source gives
 -- *transitions* (a state from a moment on); the strongest source wins inside the span it covers.
-
--- 1. Observations: the state this sync sees, recorded when it differs from the last one.
-INSERT INTO subscription_observations
-SELECT s.id, $now, s.status,
-       coalesce((SELECT to_json(list([i.id, i.price, CAST(i.quantity AS VARCHAR)] ORDER BY i.id))
-                 FROM subscription_items AS i WHERE i.subscription = s.id), '[]'),
-       s.discounts
-FROM subscriptions AS s
-WHERE NOT EXISTS (
-    SELECT 1 FROM subscription_observations AS o
-    WHERE o.subscription = s.id
-      AND o.observed_at = (SELECT max(observed_at) FROM subscription_observations
-                           WHERE subscription = s.id)
-      AND o.status = s.status
-      AND o.items = coalesce((SELECT to_json(list([i.id, i.price, CAST(i.quantity AS VARCHAR)]
-                                              ORDER BY i.id))
-                              FROM subscription_items AS i WHERE i.subscription = s.id), '[]')
-)
-ON CONFLICT DO NOTHING;
-
--- The events window: from its start on, every change of a subscription has its event.
--- The window starts 30 days (Stripe keeps events that long) before the first sync that
--- completed the latest (re-)backfill: its events were listed before it, so they reach back at
--- least that far. No events at all (a key that may not read them): no window.
-CREATE OR REPLACE TEMP TABLE events_window AS
-SELECT min(o.observed_at) - INTERVAL 30 DAY AS since
-FROM subscription_observations AS o
-WHERE o.observed_at >= coalesce((SELECT max(started_at) FROM sync_runs WHERE kind = 'backfill'),
-                                TIMESTAMP '1970-01-01')
-  AND EXISTS (SELECT 1 FROM events);
 
 -- 2. Status transitions.
 CREATE OR REPLACE TEMP TABLE status_transitions AS
@@ -165,11 +137,13 @@ WHERE t.moment IS NOT NULL
   AND NOT coalesce(t.rank = 1 AND (t.moment >= f.moment OR t.moment >= e.moment), FALSE)
   -- an observation after the first event is later than the event that caused it
   AND NOT coalesce(
-      t.rank = 2 AND t.moment >= e.moment AND t.moment > (SELECT min(moment) FROM observed), FALSE
+      t.rank = 2 AND t.moment >= e.moment
+      AND t.moment > (SELECT first_sync FROM events_window), FALSE
   )
 ;
 
-DELETE FROM subscription_status_history;
+DELETE FROM subscription_status_history
+WHERE subscription IN (SELECT subscription FROM history_scope);
 INSERT INTO subscription_status_history
 SELECT subscription, status, moment AS valid_from,
        lead(moment) OVER (PARTITION BY subscription ORDER BY moment) AS valid_to, source
@@ -179,7 +153,9 @@ FROM (
                CASE rank WHEN 1 THEN 'subscription' WHEN 2 THEN 'sync' ELSE 'event' END AS source,
                lag(status) OVER (PARTITION BY subscription ORDER BY moment, rank) AS previous
         FROM (SELECT * FROM status_transitions
-              QUALIFY row_number() OVER (PARTITION BY subscription, moment ORDER BY rank DESC) = 1)
+              -- the strongest source; between equals, repeatably (by status)
+              QUALIFY row_number() OVER (PARTITION BY subscription, moment
+                                         ORDER BY rank DESC, status) = 1)
     ) WHERE previous IS DISTINCT FROM status
 );
 
@@ -197,35 +173,43 @@ FROM (
 -- (an embedded list cut at 10 items with has_more says nothing about the others).
 CREATE OR REPLACE TEMP TABLE item_sets AS
 WITH
-item_events AS (  -- subscription events that show the items: new set, and old set on updates
+item_events AS (  -- subscription events that show the items or discounts: the new set, and
+    -- on an update the old one (the items before, changed or not). Within one second a creation
+    -- comes first; `tie` orders what else shares a second (by id: arbitrary but repeatable).
     SELECT e.id AS event, e.object_id AS subscription, e.created AS moment,
+           CASE WHEN e.type = 'customer.subscription.created' THEN '0' ELSE '1' END || e.id
+               AS tie,
            e.raw->'$.data.object.items' AS after_items,
-           e.previous_attributes->'$.items' AS before_items,
+           CASE WHEN e.type <> 'customer.subscription.created'
+                THEN coalesce(e.previous_attributes->'$.items', e.raw->'$.data.object.items')
+           END AS before_items,
            coalesce(e.raw->'$.data.object.discounts', '[]') AS after_discounts,
            coalesce(e.previous_attributes->'$.discounts', e.raw->'$.data.object.discounts', '[]')
                AS before_discounts
     FROM events AS e
     WHERE e.object_type = 'subscription'
-      AND (e.type = 'customer.subscription.created' OR (e.previous_attributes->'$.items') IS NOT NULL)
+      AND (e.type = 'customer.subscription.created'
+           OR (e.previous_attributes->'$.items') IS NOT NULL
+           OR (e.previous_attributes->'$.discounts') IS NOT NULL)
 ),
 window_start AS (  -- per subscription alive at the window's start: what tells its state then
     SELECT s.id AS subscription, w.since,
            (SELECT e.event FROM item_events AS e WHERE e.subscription = s.id
-            ORDER BY e.moment, e.event LIMIT 1) AS first_event
+            ORDER BY e.moment, e.tie LIMIT 1) AS first_event
     FROM subscriptions AS s, events_window AS w
     WHERE w.since IS NOT NULL AND s.created < w.since
       AND (s.ended_at IS NULL OR s.ended_at > w.since)
 ),
 sets AS (
-    SELECT subscription, moment, 3 AS rank, 'event' AS source, after_items AS items,
+    SELECT subscription, moment, 3 AS rank, 'event' AS source, tie, after_items AS items,
            after_discounts AS discounts
     FROM item_events
     UNION ALL  -- the items before the first change held since the window's start
-    SELECT w.subscription, w.since, 2, 'event', e.before_items, e.before_discounts
+    SELECT w.subscription, w.since, 2, 'event', '', e.before_items, e.before_discounts
     FROM window_start AS w JOIN item_events AS e ON e.event = w.first_event
     WHERE e.before_items IS NOT NULL
     UNION ALL  -- nothing changed in the window before the first observation: its items
-    SELECT w.subscription, w.since, 2, 'sync',
+    SELECT w.subscription, w.since, 2, 'sync', '',
            json_object('data', (SELECT list(json_object('id', x[1], 'price', json_object('id', x[2]),
                                                         'quantity', CAST(x[3] AS BIGINT)))
                                 FROM (SELECT unnest(CAST(o.items AS VARCHAR[][])) AS x)),
@@ -236,7 +220,7 @@ sets AS (
     WHERE w.first_event IS NULL
     QUALIFY row_number() OVER (PARTITION BY w.subscription ORDER BY o.observed_at) = 1
     UNION ALL
-    SELECT o.subscription, o.observed_at, 2, 'sync',
+    SELECT o.subscription, o.observed_at, 2, 'sync', '',
            json_object('data', (SELECT list(json_object('id', x[1], 'price', json_object('id', x[2]),
                                                         'quantity', CAST(x[3] AS BIGINT)))
                                 FROM (SELECT unnest(CAST(o.items AS VARCHAR[][])) AS x)),
@@ -244,7 +228,7 @@ sets AS (
            o.discounts
     FROM subscription_observations AS o
 )
-SELECT s.subscription, s.moment, s.rank, s.source,
+SELECT s.subscription, s.moment, s.rank, s.source, s.tie,
        NOT coalesce(CAST(s.items->>'$.has_more' AS BOOLEAN), FALSE) AS complete,
        i->>'$.id' AS subscription_item, i->>'$.price.id' AS price,
        CAST(i->>'$.quantity' AS BIGINT) AS quantity,
@@ -253,46 +237,53 @@ SELECT s.subscription, s.moment, s.rank, s.source,
 FROM sets AS s
 LEFT JOIN LATERAL (SELECT unnest(CAST(s.items->'$.data' AS JSON[])) AS i) ON TRUE;
 
-DELETE FROM subscription_item_history;
+DELETE FROM subscription_item_history
+WHERE subscription IN (SELECT subscription FROM history_scope);
 INSERT INTO subscription_item_history
 WITH
 present AS (  -- transitions to a state
     SELECT l.subscription, l.subscription_item, l.price, l.quantity, l.discounts,
-           l.period_start AS moment, l.period_end, 1 AS rank, 'invoice' AS source
+           l.period_start AS moment, l.period_end, 1 AS rank, 'invoice' AS source, '' AS tie
     FROM invoice_lines AS l
     WHERE l.subscription_item IS NOT NULL AND l.price IS NOT NULL AND l.period_start IS NOT NULL
       AND (coalesce(l.proration, FALSE) = FALSE OR l.amount > 0)
     UNION ALL
     SELECT i.subscription, i.id, i.price, i.quantity, i.discounts,
-           coalesce(i.current_period_start, i.created), NULL, 0, 'subscription'
+           coalesce(i.current_period_start, i.created), NULL, 0, 'subscription', ''
     FROM subscription_items AS i
     UNION ALL
-    SELECT subscription, subscription_item, price, quantity, discounts, moment, NULL, rank, source
+    SELECT subscription, subscription_item, price, quantity, discounts, moment, NULL, rank, source,
+           tie
     FROM item_sets WHERE subscription_item IS NOT NULL
 ),
 absent AS (  -- transitions to absence: a credit for unused time, an item missing from a set
     SELECT l.subscription, l.subscription_item, NULL AS price, NULL AS quantity,
            NULL AS discounts, l.period_start AS moment, NULL AS period_end, 1 AS rank,
-           'invoice' AS source
+           'invoice' AS source, '' AS tie
     FROM invoice_lines AS l
     WHERE l.subscription_item IS NOT NULL AND l.proration AND l.amount < 0
     UNION ALL
-    SELECT s.subscription, k.subscription_item, NULL, NULL, NULL, s.moment, NULL, s.rank, s.source
-    FROM (SELECT DISTINCT subscription, moment, rank, source FROM item_sets WHERE complete) AS s
+    SELECT s.subscription, k.subscription_item, NULL, NULL, NULL, s.moment, NULL, s.rank, s.source,
+           s.tie
+    FROM (SELECT DISTINCT subscription, moment, rank, source, tie FROM item_sets WHERE complete)
+         AS s
     JOIN (SELECT DISTINCT subscription, subscription_item FROM present) AS k USING (subscription)
     WHERE NOT EXISTS (SELECT 1 FROM item_sets AS x
                       WHERE x.subscription = s.subscription AND x.moment = s.moment
-                        AND x.rank = s.rank AND x.subscription_item = k.subscription_item)
+                        AND x.rank = s.rank AND x.tie = s.tie
+                        AND x.subscription_item = k.subscription_item)
 ),
 partial AS (  -- more than 10 items: events list only some, invoices still speak for the rest
     SELECT DISTINCT subscription FROM item_sets WHERE rank = 3 AND NOT complete
 ),
-kept AS (  -- the strongest word per item and moment; inside the events window, events only
+kept AS (  -- the strongest word per item and moment (the last of a second's events; a state
+    -- over an absence); inside the events window, events only
     SELECT t.* FROM (SELECT * FROM present UNION ALL SELECT * FROM absent) AS t, events_window AS w
     WHERE NOT coalesce(t.rank < 2 AND t.moment >= w.since
                        AND t.subscription NOT IN (SELECT subscription FROM partial), FALSE)
     QUALIFY row_number() OVER (PARTITION BY t.subscription_item, t.moment
-                               ORDER BY t.rank DESC, t.price IS NOT NULL DESC) = 1
+                               ORDER BY t.rank DESC, t.tie DESC, t.price IS NOT NULL DESC,
+                                        t.price, t.quantity, t.discounts) = 1
 ),
 changes AS (  -- a set that repeats the state already in force splits nothing
     SELECT *, lag(price) OVER w AS before_price, lag(quantity) OVER w AS before_quantity,

@@ -29,6 +29,7 @@ import duckdb
 
 from sync.client import API_VERSION, StripeReader
 from sync.fetch import PAGE_SIZE, complete_nested
+from sync.history import note_changes
 from sync.ingest import Staging, flush, stage_pages, stage_select
 from sync.store import get_state, set_state, transaction
 
@@ -94,6 +95,7 @@ def poll(
     if endpoints:
         listed = _stage_refresh(reader, con, staging)
     with transaction(con):
+        note_changes(con, staging.objects)
         outcome.objects = flush(con, staging, API_VERSION, clock())
         if endpoints:
             _mark_refreshed(con, listed, clock())

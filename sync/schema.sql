@@ -87,3 +87,9 @@ CREATE TABLE IF NOT EXISTS sync_windows (
 CREATE OR REPLACE VIEW sync_reads_monthly AS
 SELECT CAST(date_trunc('month', started_at) AS DATE) AS month, sum(reads)::BIGINT AS reads
 FROM sync_runs GROUP BY ALL;
+
+-- Subscriptions whose history an events poll may have changed since the last rebuild
+-- (sync/history.py rebuilds them and empties the table in one transaction).
+CREATE TABLE IF NOT EXISTS history_pending (
+    subscription VARCHAR PRIMARY KEY
+);

@@ -20,8 +20,13 @@ from sync.ingest import prepare
 from sync.schema import schema_sql
 
 BACKFILL_MEMORY = "512MB"  # DuckDB's buffer pool while pages stream in (SPEC: a backfill ≤ 1 GB)
-REBUILD_MEMORY = "3GB"  # for whole-warehouse rebuilds (history): their joins and window
-# functions cannot all spill, and at 512 MB the history of 100,000 customers ran out of memory
+BACKFILL = "backfill"  # the sync_state key of the (re-)backfill: running or done, and when
+WRITE_THREADS = 1  # DuckDB threads while pages stream in (see open_warehouse)
+REBUILD_THREADS = 2  # for the history rebuild, which runs alone: its scans are the cost
+# for the history rebuild: its joins and window functions cannot all spill; it runs in batches of
+# subscriptions (sync.history.BATCH) so that this holds on any account (600 MB was too little
+# for a batch of 20,000 on `large`)
+REBUILD_MEMORY = "700MB"
 
 
 @contextmanager
@@ -30,9 +35,11 @@ def rebuild_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     duration of a whole-warehouse rebuild; the backfill's limit is restored after."""
     con.execute(f"SET memory_limit = '{REBUILD_MEMORY}'").fetchall()
     con.execute("SET preserve_insertion_order = false").fetchall()
+    con.execute(f"SET threads = {REBUILD_THREADS}").fetchall()
     try:
         yield
     finally:
+        con.execute(f"SET threads = {WRITE_THREADS}").fetchall()
         con.execute("RESET preserve_insertion_order").fetchall()
         con.execute(f"SET memory_limit = '{BACKFILL_MEMORY}'").fetchall()
 
@@ -45,7 +52,7 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET memory_limit = '{BACKFILL_MEMORY}'").fetchall()
     # one thread: at a flush's size DuckDB's parallelism costs more than it saves (the ingest
     # benchmark: ~20% more CPU with 2), and the fetching threads need the other core
-    con.execute("SET threads = 1").fetchall()
+    con.execute(f"SET threads = {WRITE_THREADS}").fetchall()
     # a flush of more than 1 MB is checkpointed straight into the file instead of being written
     # to the WAL first and again at the next checkpoint (16 MB by default): ~10% of the ingest
     con.execute("SET checkpoint_threshold = '1MB'").fetchall()

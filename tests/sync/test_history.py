@@ -1,0 +1,104 @@
+"""The history tables kept up to date per subscription equal a rebuild of every subscription.
+
+After a backfill every subscription's history is built, in batches; after an events poll only
+the subscriptions the poll touched are rebuilt (`sync.history`). Both shortcuts must give
+exactly what one pass over the whole warehouse gives.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import sync.history
+from app.service import sync_and_publish
+from sandbox.server import start_server
+from sandbox.sim import simulate
+from sync.history import STATE, rebuild_history
+from sync.store import delete_state, open_warehouse
+from tests.conftest import PRESET, SEED, UNTIL, settings_for
+from tests.sync.warehouse_checks import sim_clock
+
+HISTORY = ("subscription_item_history", "subscription_status_history")
+
+
+def _rebuilt_from_scratch(master: Path, copy: Path, now_clock: object) -> duckdb.DuckDBPyConnection:
+    """A copy of the warehouse whose history is rebuilt for every subscription."""
+    shutil.copy(master, copy)
+    con = open_warehouse(copy)
+    delete_state(con, STATE)
+    return con
+
+
+def _differences(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, int]:
+    """Rows of each history table found in one warehouse and not the other (both ways)."""
+    con.execute(f"ATTACH '{other}' AS other (READ_ONLY)").fetchall()
+    try:
+        return {
+            table: con.execute(
+                f"SELECT (SELECT count(*) FROM (FROM {table} EXCEPT ALL FROM other.{table})) + "
+                f"(SELECT count(*) FROM (FROM other.{table} EXCEPT ALL FROM {table}))"
+            ).fetchall()[0][0]
+            for table in HISTORY
+        }
+    finally:
+        con.execute("DETACH other").fetchall()
+
+
+@pytest.fixture(scope="module")
+def kept_up(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, list[int]]:
+    """A backfill, a sync five days later, then an idle one; how many subscriptions each rebuilt
+    (every one after the backfill)."""
+    sim = simulate(SEED, UNTIL, PRESET)
+    data_dir = tmp_path_factory.mktemp("kept_up")
+    rebuilt = []
+    with start_server(sim) as server:
+        result = sync_and_publish(settings_for(server, data_dir), clock=sim_clock(sim))
+        assert result.history_rebuilt == len(sim.subscriptions)  # every one after a backfill
+        rebuilt.append(result.history_rebuilt)
+    sim.advance(sim.now + 5 * 86_400)
+    with start_server(sim) as server:
+        for _ in range(2):
+            result = sync_and_publish(settings_for(server, data_dir), clock=sim_clock(sim))
+            assert (result.kind, result.status) == ("incremental", "ok")
+            rebuilt.append(result.history_rebuilt)
+    return data_dir / "master.duckdb", sim_clock(sim), rebuilt
+
+
+def test_a_poll_rebuilds_only_the_subscriptions_it_touched_and_an_idle_one_none(
+    kept_up: tuple[Path, object, list[int]],
+) -> None:
+    _, _, (backfill, poll, idle) = kept_up
+    assert 0 < poll < backfill / 2
+    assert idle == 0
+
+
+def test_history_kept_up_per_subscription_equals_a_rebuild_of_all(
+    kept_up: tuple[Path, object, list[int]], tmp_path: Path
+) -> None:
+    master, clock, _ = kept_up
+    con = _rebuilt_from_scratch(master, tmp_path / "scratch.duckdb", clock)
+    try:
+        total = con.execute("SELECT count(*) FROM subscriptions").fetchall()[0][0]
+        assert rebuild_history(con, clock()) == total  # type: ignore[operator]
+        assert _differences(con, master) == dict.fromkeys(HISTORY, 0)
+    finally:
+        con.close()
+
+
+def test_small_batches_give_the_same_history_as_one(
+    kept_up: tuple[Path, object, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master, clock, _ = kept_up
+    monkeypatch.setattr(sync.history, "BATCH", 7)
+    con = _rebuilt_from_scratch(master, tmp_path / "batched.duckdb", clock)
+    try:
+        rebuild_history(con, clock())  # type: ignore[operator]
+        assert _differences(con, master) == dict.fromkeys(HISTORY, 0)
+        rows = con.execute("SELECT count(*) FROM subscription_item_history").fetchall()[0][0]
+        assert rows > 0
+    finally:
+        con.close()
