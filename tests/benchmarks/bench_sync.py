@@ -32,11 +32,25 @@ UNTIL = date(2026, 11, 20)
 LIVE = {"rate": 100.0, "endpoint_rate": 25.0}
 SYNC_LIMITS = {"rate": 90.0, "endpoint_rate": 24.0}  # what the child configures (below LIVE)
 CHILD = """
-import json, resource, sys, time, dataclasses
+import json, sys, threading, time, dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from app.service import sync_and_publish
 from app.settings import Secret, Settings
+
+# Peak RSS from /proc, sampled: getrusage's ru_maxrss would include the parent's RSS at the
+# fork (Linux carries it across exec), and the parent holds the whole simulation.
+samples = []
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+def sample():
+    while True:
+        samples.append((time.perf_counter(), rss_mb()))
+        time.sleep(0.2)
+threading.Thread(target=sample, daemon=True).start()
+
 url, key, data_dir, now = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 settings = dataclasses.replace(Settings(), stripe_api_key=Secret(key), stripe_api_base=url,
     data_dir=data_dir, sync_rate=90.0, sync_endpoint_rate=24.0)
@@ -44,13 +58,21 @@ clock = lambda: datetime.fromtimestamp(now, UTC)
 started = time.perf_counter()
 result = sync_and_publish(settings, clock=clock)
 seconds = time.perf_counter() - started
+backfilled = started + result.seconds.get("backfill", 0.0)
+idle_started = time.perf_counter()
 idle = sync_and_publish(settings, clock=clock)
+idle_seconds = time.perf_counter() - idle_started
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+peak = lambda lo, hi: max((m for t, m in samples if lo <= t <= hi), default=0.0)
 print(json.dumps({"seconds": seconds, "phases": result.seconds, "reads": result.reads,
     "status": result.status,
     "objects": sum(result.objects.values()), "idle_reads": idle.reads,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    "idle_seconds": idle_seconds, "idle_phases": idle.seconds,
+    "rss_backfill_mb": peak(started, backfilled),
+    "rss_after_mb": peak(backfilled, idle_started),
+    "rss_idle_mb": peak(idle_started, time.perf_counter()),
+    "rss_mb": int(hwm.split()[1]) / 1024}))
 """
-
 
 def _preset() -> str:
     """`large` when the sandbox has it; BENCH_SYNC_PRESET overrides it (`demo`: a quick run)."""
@@ -144,9 +166,19 @@ def backfill_row(sim: Simulation, server: SandboxServer, preset: str, tmp: Path)
             f"{found['seconds'] - sum(phases.values()):.1f} s",
         ),
         Row(
-            "sync: backfill peak memory (child RSS)",
+            "sync: first sync peak memory (child RSS)",
             f"{found['rss_mb']:.0f} MB",
-            f"`{preset}`, {found['objects']:,} rows written",
+            f"`{preset}`, {found['objects']:,} rows written; sampled peaks: backfill "
+            f"{found['rss_backfill_mb']:.0f} MB, after it (catch-up poll, history, metrics, "
+            f"publish) {found['rss_after_mb']:.0f} MB",
+        ),
+        Row(
+            "sync: idle incremental run",
+            f"{found['idle_seconds']:.1f} s",
+            f"`{preset}`: poll {found['idle_phases'].get('poll', 0):.1f} s, history "
+            f"{found['idle_phases'].get('history', 0):.1f} s, metrics "
+            f"{found['idle_phases'].get('metrics', 0):.1f} s, publish and the rest; peak RSS "
+            f"{found['rss_idle_mb']:.0f} MB",
         ),
         Row("sync: reads per idle incremental run", str(found["idle_reads"]), f"`{preset}`"),
     ]
