@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from metrics._sql import run_sql
+from metrics._sql import run_layers, run_sql
 from metrics._volume import volume_ratio
 
 
@@ -58,16 +58,12 @@ def subscription_payment_recovery(
     """Per currency over (`since`, `as_of`]: `invoices`, `attempted_minor`, `failed`,
     `failed_minor`, `recovered`, `recovered_minor`, `failure_rate` and `recovery_rate`
     (volume-based, NaN without a base)."""
-    rows = subscription_payment_invoices(con, since, as_of)
-    rows["failed_amount"] = rows["amount_minor"].where(rows["failed_first"], 0)
-    rows["recovered_amount"] = rows["amount_minor"].where(rows["recovered"], 0)
-    frame = rows.groupby("currency", as_index=False).agg(
-        invoices=("invoice", "size"),
-        attempted_minor=("amount_minor", "sum"),
-        failed=("failed_first", "sum"),
-        failed_minor=("failed_amount", "sum"),
-        recovered=("recovered", "sum"),
-        recovered_minor=("recovered_amount", "sum"),
+    if since >= as_of:
+        raise ValueError(f"since ({since}) must be before as_of ({as_of})")
+    frame = run_layers(
+        con,
+        ["subscription_payment_invoices.sql", "subscription_payment_recovery.sql"],
+        {"since": since, "as_of": as_of},
     )
     frame["failure_rate"] = frame["failed_minor"] / frame["attempted_minor"]
     frame["recovery_rate"] = frame["recovered_minor"] / frame["failed_minor"].where(

@@ -10,7 +10,7 @@
 WITH
 
 -- Only charges with an outcome are attempts; a pending charge has not succeeded or failed yet.
-charges_tried AS (
+charges_tried AS NOT MATERIALIZED (  -- read three times, each with its own filter
     SELECT
         id,
         created,
@@ -37,12 +37,16 @@ raw_attempts AS (
 ),
 
 -- Deduplicated: PaymentIntents with a charge in the window, then all their charges up to as_of.
-keys_in_window AS (
+-- PaymentIntents first tried before the window are not the window's: their keys.
+tried_before AS (
     SELECT DISTINCT attempt_key
     FROM charges_tried
-    WHERE $dedup AND created >= CAST($start AS DATE)
+    WHERE $dedup AND created < CAST($start AS DATE)
+      AND attempt_key IN (SELECT attempt_key FROM charges_tried
+                          WHERE $dedup AND created >= CAST($start AS DATE))
 ),
 
+-- The others: every charge of theirs is in the window.
 per_intent AS (
     SELECT
         attempt_key,
@@ -55,11 +59,11 @@ per_intent AS (
             (created, id)
         ) AS last
     FROM charges_tried
-    WHERE attempt_key IN (SELECT attempt_key FROM keys_in_window)
+    WHERE $dedup AND created >= CAST($start AS DATE)
+      AND attempt_key NOT IN (SELECT attempt_key FROM tried_before)
     GROUP BY attempt_key
 ),
 
--- A PaymentIntent first tried before the window belongs to an earlier day.
 dedup_attempts AS (
     SELECT
         last.id AS id,
@@ -75,7 +79,6 @@ dedup_attempts AS (
         last.network_decline_code AS network_decline_code,
         first_created
     FROM per_intent
-    WHERE first_created >= CAST($start AS DATE)
 ),
 
 attempts AS (

@@ -74,6 +74,7 @@ print(json.dumps({"seconds": seconds, "phases": result.seconds, "reads": result.
     "rss_mb": int(hwm.split()[1]) / 1024}))
 """
 
+
 def _preset() -> str:
     """`large` when the sandbox has it; BENCH_SYNC_PRESET overrides it (`demo`: a quick run)."""
     chosen = os.environ.get("BENCH_SYNC_PRESET")
