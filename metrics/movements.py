@@ -56,13 +56,20 @@ def period_changes(
     settings: MrrSettings,
     single_period: bool,
     outer: str,
+    *,
+    with_starts: bool = False,
 ) -> pd.DataFrame:
-    """`outer` over `sql/mrr_period_changes.sql` (named `mrr_period_changes`): each customer's net
-    MRR per currency at both ends of each month from `start`'s to `as_of`'s, or of the single
-    period [`start`, `as_of`]; the shared input of the movements and of revenue churn."""
+    """`outer` over `sql/mrr_period_changes.sql` (named `mrr_period_changes`): the net MRR per
+    currency at both ends of each month from `start`'s to `as_of`'s, or of the single period
+    [`start`, `as_of`], of each customer whose MRR may have changed in it; the shared input of
+    the movements and of revenue churn. `with_starts` adds `mrr_period_starts`: the MRR per
+    currency at each period's start, everyone's."""
     params: dict[str, Param] = {"start": start, "as_of": as_of, **asdict(settings)}
     params["single_period"] = single_period
-    frame = run_layers(con, [*SEGMENTS, "mrr_period_changes.sql"], params, outer)
+    layers = [*SEGMENTS, "mrr_periods.sql", "mrr_period_changes.sql"]
+    if with_starts:
+        layers.append("mrr_period_starts.sql")
+    frame = run_layers(con, layers, params, outer)
     for column in ("period_start", "period_end"):
         if column in frame.columns:
             frame[column] = as_days(frame[column])

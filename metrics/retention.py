@@ -64,7 +64,9 @@ def mrr_churn(
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
     # the period's first day is the day after `since` (past `as_of` when the two are equal: then
     # both ends are read on the same day and nothing moves)
-    totals = period_changes(con, since + timedelta(days=1), as_of, settings, True, _TOTALS)
+    totals = period_changes(
+        con, since + timedelta(days=1), as_of, settings, True, _TOTALS, with_starts=True
+    )
     return _period(totals, as_of, reporting_currency, rates)
 
 
@@ -78,7 +80,7 @@ def mrr_churn_monthly(
 ) -> pd.DataFrame:
     """`mrr_churn` for every calendar month from `start`'s to `as_of`'s (the last one ends at
     `as_of`): one row per month, `period_start`, `period_end` and MrrChurn's fields."""
-    totals = period_changes(con, start, as_of, settings, False, _TOTALS)
+    totals = period_changes(con, start, as_of, settings, False, _TOTALS, with_starts=True)
     rows = []
     before = start - timedelta(days=1)
     for end in month_ends(start, as_of):
@@ -111,27 +113,36 @@ def cohort_retention(
 
 
 # Per period and currency: the start MRR, what the customers paying at the start still pay
-# (capped at their start value) and each movement's total; a kind is NULL where no customer moved
-# that way, so its currency needs no exchange rate. A return in any currency is a reactivation.
+# (capped at their start value: the start less what contracted or churned) and each movement's
+# total; a kind is NULL where no customer moved that way, so its currency needs no exchange rate.
+# A return in any currency is a reactivation.
 _TOTALS = """
-SELECT period_end, currency, SUM(start_mrr_minor) AS start_mrr_minor,
-    SUM(LEAST(start_mrr_minor, end_mrr_minor)) AS retained_mrr_minor,
-    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'new') AS new,
-    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'reactivation') AS reactivation,
-    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'expansion') AS expansion,
-    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'contraction') AS contraction,
-    SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'churn') AS churn
-FROM (
-    SELECT *, CASE
-        WHEN start_mrr_minor = end_mrr_minor THEN NULL
-        WHEN start_mrr_minor = 0 THEN
-            (CASE WHEN customer_paid_before THEN 'reactivation' ELSE 'new' END)
-        WHEN end_mrr_minor = 0 THEN 'churn'
-        WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
-        ELSE 'contraction' END AS kind
-    FROM mrr_period_changes
-)
-GROUP BY ALL
+SELECT period_end, currency, COALESCE(s.start_mrr_minor, 0.0) AS start_mrr_minor,
+    COALESCE(s.start_mrr_minor, 0.0) - COALESCE(k.lost, 0.0) AS retained_mrr_minor,
+    k.new, k.reactivation, k.expansion, k.contraction, k.churn
+FROM (SELECT period_end, currency, start_mrr_minor FROM mrr_period_starts) AS s
+FULL OUTER JOIN (
+    SELECT period_end, currency,
+        SUM(GREATEST(start_mrr_minor - end_mrr_minor, 0)) AS lost,
+        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'new') AS new,
+        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'reactivation')
+            AS reactivation,
+        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'expansion') AS expansion,
+        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'contraction')
+            AS contraction,
+        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'churn') AS churn
+    FROM (
+        SELECT *, CASE
+            WHEN start_mrr_minor = end_mrr_minor THEN NULL
+            WHEN start_mrr_minor = 0 THEN
+                (CASE WHEN customer_paid_before THEN 'reactivation' ELSE 'new' END)
+            WHEN end_mrr_minor = 0 THEN 'churn'
+            WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
+            ELSE 'contraction' END AS kind
+        FROM mrr_period_changes
+    )
+    GROUP BY ALL
+) AS k USING (period_end, currency)
 """
 
 
