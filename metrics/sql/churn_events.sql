@@ -6,24 +6,6 @@
 -- $involuntary_past_due_days (INTEGER).
 WITH
 
--- Status spans with the status just before each one.
-spans AS (
-    SELECT subscription, status, valid_from, valid_to,
-        lag(status) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous,
-        lag(valid_from) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous_from
-    FROM subscription_status_history
-),
-
--- past_due spans that outlasted the grace: involuntary churn when the grace runs out.
-overdue AS (
-    SELECT subscription, valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)) AS churned_at,
-        'past_due' AS cause
-    FROM spans
-    WHERE status = 'past_due'
-      AND (valid_to IS NULL
-           OR valid_to > valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)))
-),
-
 -- Cancellations: at the request (Stripe) or when the subscription ends (period-end setting);
 -- the cause is cancellation_details.reason.
 cancellations AS (
@@ -37,6 +19,37 @@ cancellations AS (
     WHERE canceled_at IS NOT NULL
       AND CAST(CASE WHEN $churn_at_period_end THEN ended_at ELSE canceled_at END AS DATE)
           BETWEEN CAST($since AS DATE) + 1 AND CAST($as_of AS DATE)  -- only the window's
+),
+
+-- The subscriptions that can churn in the window: cancelled in it, or unpaid or past_due from a
+-- day that puts the transition (or the end of the grace) in it.
+candidates_in_window AS (
+    SELECT subscription FROM cancellations
+    UNION
+    SELECT subscription FROM subscription_status_history
+    WHERE status IN ('unpaid', 'past_due')
+      AND valid_from < CAST($as_of AS DATE) + INTERVAL 1 DAY
+      AND valid_from >= CAST($since AS DATE)
+          - to_days(CAST($involuntary_past_due_days AS INTEGER)) - INTERVAL 1 DAY
+),
+
+-- Their status spans, with the status just before each one.
+spans AS (
+    SELECT subscription, status, valid_from, valid_to,
+        lag(status) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous,
+        lag(valid_from) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous_from
+    FROM subscription_status_history
+    WHERE subscription IN (SELECT subscription FROM candidates_in_window)
+),
+
+-- past_due spans that outlasted the grace: involuntary churn when the grace runs out.
+overdue AS (
+    SELECT subscription, valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)) AS churned_at,
+        'past_due' AS cause
+    FROM spans
+    WHERE status = 'past_due'
+      AND (valid_to IS NULL
+           OR valid_to > valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)))
 ),
 
 -- Dunning that ends by keeping the subscription `unpaid`: churn at the transition.
