@@ -7,6 +7,7 @@ before the day asked for, and refuses to guess when there is none.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 from collections.abc import Mapping
@@ -77,15 +78,15 @@ def convert_total(
     (a sign the file was written for another reporting currency).
     """
     reporting = reporting_currency.lower()
-    table = _normalised(rates) if rates is not None else _no_rates()
-    _check_reporting_rows(table, reporting)
+    index = _indexed(rates) if rates is not None else {}
+    _check_reporting_rows(index, reporting)
     total = 0.0
     for currency, amount in amounts.items():
         code = currency.lower()
         if amount == 0 or code == reporting:
             total += amount
             continue
-        total += amount * _rate_on(table, code, on, reporting)
+        total += amount * _rate_on(index, code, on, reporting)
     return total
 
 
@@ -110,49 +111,53 @@ def _parse_row(cells: list[str], where: str) -> tuple[date, str, float]:
     return day, currency, rate
 
 
-def _rate_on(rates: pd.DataFrame, currency: str, on: date, reporting: str) -> float:
+# Per currency, its rates' days (ascending) and values.
+_Index = dict[str, tuple[list[date], list[float]]]
+_INDEXES: dict[int, tuple[pd.DataFrame, _Index]] = {}  # by table identity; the table is kept
+_INDEXES_KEPT = 8
+
+
+def _rate_on(index: _Index, currency: str, on: date, reporting: str) -> float:
     """The latest rate of `currency` on or before `on`."""
-    known = rates[(rates["currency"] == currency) & (rates["date"] <= on)]
-    if known.empty:
+    days, values = index.get(currency, ([], []))
+    position = bisect.bisect_right(days, on)
+    if position == 0:
         raise MissingRateError(
             f"no exchange rate for {currency.upper()} on or before {on}: add a row "
             f"'{on.isoformat()},{currency},<rate>' to the rates file, where <rate> is the value "
             f"of 1 {currency.upper()} in {reporting.upper()}"
         )
-    return float(known.sort_values("date")["rate"].iloc[-1])
+    return values[position - 1]
 
 
-def _check_reporting_rows(rates: pd.DataFrame, reporting: str) -> None:
+def _check_reporting_rows(index: _Index, reporting: str) -> None:
     """Refuse a rates table that gives the reporting currency a rate other than 1."""
-    own = rates[(rates["currency"] == reporting) & (rates["rate"] != 1.0)]
-    if not own.empty:
-        first = own.iloc[0]
-        raise FxRatesError(
-            f"the rates table gives {reporting.upper()}, the reporting currency, a rate of "
-            f"{first['rate']} on {first['date']}: rates must be in units of {reporting.upper()}"
-        )
+    for day, rate in zip(*index.get(reporting, ([], [])), strict=True):
+        if rate != 1.0:
+            raise FxRatesError(
+                f"the rates table gives {reporting.upper()}, the reporting currency, a rate of "
+                f"{rate} on {day}: rates must be in units of {reporting.upper()}"
+            )
 
 
-def _normalised(rates: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a caller's rates table with dates as datetime.date and codes in lower case, so a
-    table built by hand (or read with pandas) compares like one from load_rates_csv."""
-    return pd.DataFrame(
+def _indexed(rates: pd.DataFrame) -> _Index:
+    """A caller's rates table (dates as anything pandas reads, codes in any case) as sorted
+    lists per currency, built once per table: a report converts dozens of totals with one
+    table, and the tables are never changed once loaded."""
+    kept = _INDEXES.get(id(rates))
+    if kept is not None and kept[0] is rates:
+        return kept[1]
+    table = pd.DataFrame(
         {
-            "date": pd.Series(
-                [pd.Timestamp(value).date() for value in rates["date"]], dtype="object"
-            ),
+            "date": [pd.Timestamp(value).date() for value in rates["date"]],
             "currency": rates["currency"].astype("str").str.lower(),
             "rate": rates["rate"].astype("float64"),
         }
-    )
-
-
-def _no_rates() -> pd.DataFrame:
-    """An empty rates table, used when the user supplied none."""
-    return pd.DataFrame(
-        {
-            "date": pd.Series([], dtype="object"),
-            "currency": pd.Series([], dtype="str"),
-            "rate": pd.Series([], dtype="float64"),
-        }
-    )
+    ).sort_values(["currency", "date"], kind="stable")
+    index: _Index = {}
+    for currency, group in table.groupby("currency", sort=False):
+        index[str(currency)] = (list(group["date"]), [float(r) for r in group["rate"]])
+    if len(_INDEXES) >= _INDEXES_KEPT:
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[id(rates)] = (rates, index)
+    return index
