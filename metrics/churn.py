@@ -269,7 +269,7 @@ def _paying_subscriptions(
     outer = """
     SELECT COUNT(DISTINCT subscription) AS paying,
         COUNT(DISTINCT subscription) FILTER (
-            WHERE list_contains(CAST($among AS VARCHAR[]), subscription)) AS among
+            WHERE subscription IN (SELECT unnest(CAST($among AS VARCHAR[])))) AS among
     FROM mrr_subscription_segments
     WHERE from_day <= CAST($as_of AS DATE) AND CAST($as_of AS DATE) < to_day
     """
