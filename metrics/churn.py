@@ -235,26 +235,45 @@ def churn_monthly(
 # Per month (the day before it and its last day, from the list $ends): customers paying at the
 # start, of them those not paying at the end, and customers whose first (new) or a later
 # (returning) paid spell began in the month; from the paid spells seen since history began.
-_MONTHLY = """
-SELECT period_end,
-    COUNT(*) FILTER (WHERE at_start) AS start_customers,
-    COUNT(*) FILTER (WHERE at_start AND NOT at_end) AS churned_customers,
-    COUNT(*) FILTER (WHERE joined_new) AS new_customers,
-    COUNT(*) FILTER (WHERE returned) AS reactivated_customers
+# A customer's spells never overlap, so spells are counted, not customers: paying at the start
+# is the spell holding the day before; not at the end, a spell that ended in the month without
+# a later one of the same customer holding the last day (`back`, a short list: those who left
+# and came back within the month).
+_PERIODS = """(
+    SELECT lag(day, 1, CAST($since AS DATE)) OVER (ORDER BY day) AS before, day AS period_end
+    FROM (SELECT DISTINCT CAST(unnest($ends) AS DATE) AS day)
+)"""
+_MONTHLY = f"""
+SELECT j.period_end,
+    COUNT(*) FILTER (WHERE j.first_day <= j.before) AS start_customers,
+    COUNT(*) FILTER (WHERE j.first_day <= j.before AND j.last_day < j.period_end)
+        - COALESCE(ANY_VALUE(b.back), 0) AS churned_customers,
+    COUNT(*) FILTER (WHERE j.first_day > j.before AND j.spell = 1) AS new_customers,
+    COALESCE(ANY_VALUE(r.returned), 0) AS reactivated_customers
 FROM (
-    SELECT p.period_end, s.customer,
-        bool_or(s.first_day <= p.before AND s.last_day >= p.before) AS at_start,
-        bool_or(s.first_day <= p.period_end AND s.last_day >= p.period_end) AS at_end,
-        bool_or(s.first_day > p.before AND s.spell = 1) AS joined_new,
-        bool_or(s.first_day > p.before AND s.spell > 1) AS returned
-    FROM (
-        SELECT lag(day, 1, CAST($since AS DATE)) OVER (ORDER BY day) AS before, day AS period_end
-        FROM (SELECT DISTINCT CAST(unnest($ends) AS DATE) AS day)
-    ) AS p
+    SELECT p.before, p.period_end, s.customer, s.first_day, s.last_day, s.spell
+    FROM {_PERIODS} AS p
     JOIN customer_spells AS s ON s.first_day <= p.period_end AND s.last_day >= p.before
-    GROUP BY ALL
-)
-GROUP BY period_end
+) AS j
+LEFT JOIN (
+    SELECT l.period_end, COUNT(DISTINCT l.customer) AS back
+    FROM (SELECT p.period_end, s.customer FROM {_PERIODS} AS p JOIN customer_spells AS s
+          ON s.first_day <= p.before AND s.last_day >= p.before AND s.last_day < p.period_end)
+         AS l
+    JOIN (SELECT p.period_end, s.customer FROM {_PERIODS} AS p JOIN customer_spells AS s
+          ON s.first_day > p.before AND s.first_day <= p.period_end
+         AND s.last_day >= p.period_end) AS r
+      ON r.period_end = l.period_end AND r.customer = l.customer
+    GROUP BY l.period_end
+) AS b ON b.period_end = j.period_end
+LEFT JOIN (  -- customers with a later spell starting in the month (two count once)
+    SELECT p.period_end, COUNT(DISTINCT s.customer) AS returned
+    FROM {_PERIODS} AS p
+    JOIN customer_spells AS s
+      ON s.spell > 1 AND s.first_day > p.before AND s.first_day <= p.period_end
+    GROUP BY p.period_end
+) AS r ON r.period_end = j.period_end
+GROUP BY j.period_end
 """
 
 
