@@ -33,7 +33,7 @@ import duckdb
 from sync.store import BACKFILL, get_state, rebuild_memory, set_state, transaction
 from sync.tables import TABLES
 
-BATCH = 20_000  # subscriptions per batch: within REBUILD_MEMORY (700 MB) on `large`
+BATCH = 10_000  # subscriptions per batch: within REBUILD_MEMORY (600 MB) on `large`
 STATE = "history_built"  # the backfill and events window the history was last fully built for
 
 _IN_SCOPE = "IN (SELECT subscription FROM history_scope)"

@@ -24,9 +24,9 @@ BACKFILL = "backfill"  # the sync_state key of the (re-)backfill: running or don
 WRITE_THREADS = 1  # DuckDB threads while pages stream in (see open_warehouse)
 REBUILD_THREADS = 2  # for the history rebuild, which runs alone: its scans are the cost
 # for the history rebuild: its joins and window functions cannot all spill; it runs in batches of
-# subscriptions (sync.history.BATCH) so that this holds on any account (600 MB was too little
-# for a batch of 20,000 on `large`)
-REBUILD_MEMORY = "700MB"
+# subscriptions (sync.history.BATCH) so that this holds on any account (a batch of 20,000 on
+# `large` needed 700 MB; with 700 MB the first sync peaked at 980 MB, too close to 1 GB)
+REBUILD_MEMORY = "600MB"
 
 
 @contextmanager
