@@ -11,6 +11,9 @@ import importlib
 import logging
 import resource
 import sys
+import time
+
+import duckdb
 
 from tests.benchmarks.common import Row
 
@@ -24,9 +27,29 @@ MODULES = (
 )
 
 
+def _calibration() -> Row:
+    """A fixed workload, so that figures taken on a busier or slower day can be compared: one
+    DuckDB thread summing 100 million squares, and a pure-Python loop of 10 million steps."""
+    con = duckdb.connect()
+    con.execute("SET threads = 1").fetchall()
+    started = time.perf_counter()
+    con.execute("SELECT sum(i * i) FROM range(100000000) AS t(i)").fetchall()
+    duck = time.perf_counter() - started
+    started = time.perf_counter()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    python = time.perf_counter() - started
+    return Row(
+        "machine: calibration, DuckDB / Python",
+        f"{duck * 1000:.0f} / {python * 1000:.0f} ms",
+        "fixed work; compare before comparing figures from different days",
+    )
+
+
 def main(only: str | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
-    rows: list[Row] = []
+    rows: list[Row] = [_calibration()]
     for name in MODULES:
         if only and only not in name:
             continue
