@@ -205,14 +205,22 @@ def churn_monthly(
     counts["period_end"] = as_days(counts["period_end"])
     by_end = counts.set_index("period_end").to_dict("index")
     none = dict.fromkeys(counts.columns, 0)
-    events = churn_events(con, before, as_of, settings)
+    by_cause = run_layers(
+        con, [*SEGMENTS, "churn_events.sql"], _params(before, before, as_of, settings), _BY_CAUSE
+    )
+    events = {
+        (day, str(cause)): int(n)
+        for day, cause, n in zip(
+            as_days(by_cause["period_end"]), by_cause["cause"], by_cause["events"], strict=True
+        )
+    }
     rows = []
     for end in ends:
-        in_month = events[(events["day"] > before) & (events["day"] <= end)]
         found = by_end.get(end, none)
         start_customers, churned = int(found["start_customers"]), int(found["churned_customers"])
-        causes = in_month["cause"].value_counts()
-        involuntary = int(in_month["cause"].isin(INVOLUNTARY_CAUSES).sum())
+        causes = {cause: events.get((end, cause), 0) for cause in _CAUSES}
+        involuntary = sum(n for cause, n in causes.items() if cause in INVOLUNTARY_CAUSES)
+        in_month = sum(causes.values())
         rows.append(
             {
                 "period_start": before + timedelta(days=1),
@@ -222,10 +230,10 @@ def churn_monthly(
                 "customer_churn_rate": _ratio(churned, start_customers),
                 "new_customers": int(found["new_customers"]),
                 "reactivated_customers": int(found["reactivated_customers"]),
-                "churn_events": len(in_month),
-                **{cause: int(causes.get(cause, 0)) for cause in _CAUSES},
+                "churn_events": in_month,
+                **causes,
                 "involuntary": involuntary,
-                "involuntary_share": _ratio(involuntary, len(in_month)),
+                "involuntary_share": _ratio(involuntary, in_month),
             }
         )
         before = end
@@ -278,6 +286,14 @@ GROUP BY j.period_end
 
 
 _CAUSES = ["voluntary", "payment_failed", "unpaid", "past_due", "disputed"]
+
+# Churn events per month (ending at its last day, the last at $as_of) and cause.
+_BY_CAUSE = """
+SELECT LEAST(CAST(last_day(day) AS DATE), CAST($as_of AS DATE)) AS period_end, cause,
+    COUNT(*) AS events
+FROM churn_events
+GROUP BY ALL
+"""
 
 
 def _paying_subscriptions(
