@@ -11,6 +11,7 @@ a denominator.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -201,13 +202,20 @@ def churn_monthly(
     ends = month_ends(start, as_of)
     first = min(history_start(con) or before, before)
     params: dict[str, Param] = {**_params(first, before, as_of, settings), "ends": ends}
-    counts = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, _MONTHLY)
+    # the two queries are independent: the causes run on a second cursor meanwhile
+    with con.cursor() as second, ThreadPoolExecutor(max_workers=1) as pool:
+        causes_ahead = pool.submit(
+            run_layers,
+            second,
+            [*SEGMENTS, "churn_events.sql"],
+            _params(before, before, as_of, settings),
+            _BY_CAUSE,
+        )
+        counts = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, _MONTHLY)
+        by_cause = causes_ahead.result()
     counts["period_end"] = as_days(counts["period_end"])
     by_end = counts.set_index("period_end").to_dict("index")
     none = dict.fromkeys(counts.columns, 0)
-    by_cause = run_layers(
-        con, [*SEGMENTS, "churn_events.sql"], _params(before, before, as_of, settings), _BY_CAUSE
-    )
     events = {
         (day, str(cause)): int(n)
         for day, cause, n in zip(
