@@ -46,7 +46,8 @@ NARROWED: dict[str, tuple[str, bool]] = {
     "invoice_lines": (f"subscription {_IN_SCOPE}", False),
     "subscription_observations": (f"subscription {_IN_SCOPE}", False),
     "events": (f"object_type = 'subscription' AND object_id {_IN_SCOPE}", True),
-    # a failed invoice's attempts are its customer's failed charges
+    # a failed invoice's attempts are its customer's failed charges (the batch's subscriptions
+    # are copied first: this reads that copy)
     "charges": ("customer IN (SELECT customer FROM temp.main.subscriptions)", False),
 }
 
