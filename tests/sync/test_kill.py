@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,30 +16,9 @@ from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 from sync.snapshots import current_snapshot
 from tests.conftest import settings_for
-from tests.sync.warehouse_checks import checksums
+from tests.sync.warehouse_checks import checksums, sync_process
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _sync_process(server: SandboxServer, data_dir: Path) -> subprocess.Popen[str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PAYLENS_", "STRIPE_", "SLACK_"))
-    }
-    env |= {
-        "STRIPE_API_KEY": server.api_key,
-        "PAYLENS_STRIPE_API_BASE": server.url,
-        "PAYLENS_DATA_DIR": str(data_dir),
-        "PAYLENS_SYNC_RATE": "15",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "sync"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 class SnapshotWatcher(threading.Thread):
@@ -79,14 +55,14 @@ def test_a_backfill_killed_ten_times_ends_identical_with_no_duplicates_and_no_pa
         kills = 0
         for _ in range(10):
             target = len(server.requests) + rng.randint(1, 10)
-            process = _sync_process(server, data_dir)
+            process = sync_process(server, data_dir, rate=15)
             while process.poll() is None and len(server.requests) < target:
                 time.sleep(0.005)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
             process.wait(timeout=60)
-        final = _sync_process(server, data_dir)
+        final = sync_process(server, data_dir, rate=15)
         _, err = final.communicate(timeout=120)
         assert final.returncode == 0, err
     watcher.stop.set()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
+from sandbox.server import SandboxServer
 from sandbox.sim import Simulation
 
 # Every table the sync fills from Stripe objects (not its bookkeeping).
@@ -60,3 +65,32 @@ def sim_clock(sim: Simulation) -> Callable[[], datetime]:
 
 def ids(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") -> set[str]:
     return {row[0] for row in con.execute(f"SELECT id FROM {table} WHERE {where}").fetchall()}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sync_process(
+    server: SandboxServer, data_dir: Path, rate: float, endpoint_rate: float | None = None
+) -> subprocess.Popen[str]:
+    """`paylens sync` against `server` in a process of its own, as a user runs it: its threads
+    never hold the server's GIL, so the server logs each request when it arrives."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PAYLENS_", "STRIPE_", "SLACK_"))
+    }
+    env |= {
+        "STRIPE_API_KEY": server.api_key,
+        "PAYLENS_STRIPE_API_BASE": server.url,
+        "PAYLENS_DATA_DIR": str(data_dir),
+        "PAYLENS_SYNC_RATE": str(rate),
+    }
+    if endpoint_rate is not None:
+        env["PAYLENS_SYNC_ENDPOINT_RATE"] = str(endpoint_rate)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "sync"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
