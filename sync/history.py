@@ -38,13 +38,13 @@ STATE = "history_built"  # the backfill and events window the history was last f
 
 _IN_SCOPE = "IN (SELECT subscription FROM history_scope)"
 # The tables history.sql reads, each narrowed to the rows of the subscriptions in
-# `history_scope`, and whether it reads their `raw` JSON.
+# `history_scope`, and whether to copy every column (else all but `raw`, which it does not read).
 NARROWED: dict[str, tuple[str, bool]] = {
     "subscriptions": (f"id {_IN_SCOPE}", True),
     "subscription_items": (f"subscription {_IN_SCOPE}", False),
     "invoices": (f"subscription {_IN_SCOPE}", False),
     "invoice_lines": (f"subscription {_IN_SCOPE}", False),
-    "subscription_observations": (f"subscription {_IN_SCOPE}", False),
+    "subscription_observations": (f"subscription {_IN_SCOPE}", True),  # it has no `raw`
     "events": (f"object_type = 'subscription' AND object_id {_IN_SCOPE}", True),
     # a failed invoice's attempts are its customer's failed charges (the batch's subscriptions
     # are copied first: this reads that copy)
@@ -58,7 +58,8 @@ def rebuild_history(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     Returns how many subscriptions were rebuilt."""
     with rebuild_memory(con), transaction(con):
         _run(con, "history_observe.sql", now)
-        full = _built_for(con) != get_state(con, STATE)
+        built_for = _built_for(con)
+        full = built_for != get_state(con, STATE)
         source = (
             "SELECT id FROM subscriptions" if full else "SELECT subscription FROM history_pending"
         )
@@ -66,7 +67,7 @@ def rebuild_history(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         count = _rebuild(con, now)
         con.execute("DELETE FROM history_pending").fetchall()
         if full:
-            set_state(con, STATE, _built_for(con), now)
+            set_state(con, STATE, built_for, now)
     return count
 
 
@@ -85,7 +86,8 @@ def note_changes(con: duckdb.DuckDBPyConnection, staged: Iterable[str]) -> None:
         "charges": "SELECT id FROM subscriptions WHERE customer IN "
         f"(SELECT {_staged('charges', 'customer')} FROM stage_charges)",
     }
-    chosen = [sql for table, sql in sources.items() if table in set(staged)]
+    tables = set(staged)
+    chosen = [sql for table, sql in sources.items() if table in tables]
     if not chosen:
         return
     con.execute(
@@ -126,8 +128,8 @@ def _narrowed(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     source scanned once per batch; history.sql reads some of them many times)."""
     name = con.execute("SELECT current_database()").fetchall()[0][0]
     db = '"' + name.replace('"', '""') + '"'
-    for table, (condition, raw) in NARROWED.items():
-        columns = "*" if raw or table == "subscription_observations" else "* EXCLUDE (raw)"
+    for table, (condition, whole) in NARROWED.items():
+        columns = "*" if whole else "* EXCLUDE (raw)"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS "
             f"SELECT {columns} FROM {db}.main.{table} WHERE {condition}"
