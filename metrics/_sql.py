@@ -73,11 +73,17 @@ STORED = ("mrr_item_pieces", "mrr_subscription_pieces")
 
 
 def compose(names: Sequence[str], outer: str | None = None) -> str:
-    """The composed SELECT for `run_layers`: every file a CTE, then `outer` or the last layer."""
+    """The composed SELECT for `run_layers`: every file a CTE, then `outer` or the last layer.
+
+    An `outer` that opens with its own `WITH` adds its CTEs after the layers'.
+    """
     if len(names) == 1 and outer is None:
         return load_sql(names[0])
     ctes = ",\n".join(f"{name.removesuffix('.sql')} AS (\n{load_sql(name)}\n)" for name in names)
     final = outer if outer is not None else f"SELECT * FROM {names[-1].removesuffix('.sql')}"
+    own = re.match(r"\s*WITH\s", final, re.IGNORECASE)
+    if own:
+        return f"WITH {ctes},\n{final[own.end() :]}"
     return f"WITH {ctes}\n{final}"
 
 

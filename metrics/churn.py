@@ -2,11 +2,11 @@
 
 Two grains, on purpose. `churn_events` is per subscription and per cause (voluntary,
 payment_failed, unpaid, past_due beyond the grace, disputed), read from the status history and
-`cancellation_details.reason` (sql/churn_events.sql): that is what Stripe's API can say about
-*why*. Customer churn (`customer_churn`, `stripe_subscriber_churn`, `churn_monthly`) is about
-*whether* a customer still pays: its net MRR across all its subscriptions, as paid spells
-(sql/customer_spells.sql, merged from the MRR segments). Rates are fractions 0..1, None without
-a denominator.
+`cancellation_details.reason` (sql/churn_ends.sql; sql/churn_events.sql adds the MRR lost): that
+is what Stripe's API can say about *why*. Customer churn (`customer_churn`,
+`stripe_subscriber_churn`, `churn_monthly`) is about *whether* a customer still pays: its net MRR
+across all its subscriptions, as paid spells (sql/customer_spells.sql, merged from the MRR
+segments). Rates are fractions 0..1, None without a denominator.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from metrics.movements import history_start
 from metrics.mrr import SEGMENTS, MrrSettings, month_ends
 
 INVOLUNTARY_CAUSES = ("payment_failed", "unpaid", "past_due")
+EVENTS = [*SEGMENTS, "churn_ends.sql", "churn_events.sql"]  # the drill-down's layers
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def churn_events(
     payment_failed, unpaid, past_due, disputed), `kind` (voluntary, involuntary, disputed),
     `from_status`, `currency`, `mrr_lost_minor` (net MRR at the end of the day before).
     """
-    frame = run_layers(con, [*SEGMENTS, "churn_events.sql"], _params(since, since, as_of, settings))
+    frame = run_layers(con, EVENTS, _params(since, since, as_of, settings))
     frame["day"] = as_days(frame["day"])
     return frame
 
@@ -207,7 +208,7 @@ def churn_monthly(
         causes_ahead = pool.submit(
             run_layers,
             second,
-            [*SEGMENTS, "churn_events.sql"],
+            ["churn_ends.sql"],
             _params(before, before, as_of, settings),
             _BY_CAUSE,
         )
@@ -251,45 +252,49 @@ def churn_monthly(
 # Per month (the day before it and its last day, from the list $ends): customers paying at the
 # start, of them those not paying at the end, and customers whose first (new) or a later
 # (returning) paid spell began in the month; from the paid spells seen since history began.
-# A customer's spells never overlap, so spells are counted, not customers: paying at the start
-# is the spell holding the day before; not at the end, a spell that ended in the month without
-# a later one of the same customer holding the last day (`back`, a short list: those who left
-# and came back within the month).
-_PERIODS = """(
-    SELECT lag(day, 1, CAST($since AS DATE)) OVER (ORDER BY day) AS before, day AS period_end
+# A customer's spells never overlap, so spells are counted, not customers. Each spell is placed
+# by the month its first day falls in (`bf`) and the month of the first day after it (`be`; 0
+# before the first month, 1,000,000 after the last): paying at the start of month i is
+# bf < i <= be, and it ended in the month when be = i. Those not paying at the end are the latter
+# less the customers who came back within the month and still paid at its end (`back`).
+_MONTHLY = """
+WITH periods AS (
+    SELECT row_number() OVER (ORDER BY day) AS i,
+        lag(day, 1, CAST($since AS DATE)) OVER (ORDER BY day) AS before, day AS period_end
     FROM (SELECT DISTINCT CAST(unnest($ends) AS DATE) AS day)
-)"""
-_MONTHLY = f"""
-SELECT j.period_end,
-    COUNT(*) FILTER (WHERE j.first_day <= j.before) AS start_customers,
-    COUNT(*) FILTER (WHERE j.first_day <= j.before AND j.last_day < j.period_end)
-        - COALESCE(ANY_VALUE(b.back), 0) AS churned_customers,
-    COUNT(*) FILTER (WHERE j.first_day > j.before AND j.spell = 1) AS new_customers,
-    COALESCE(ANY_VALUE(r.returned), 0) AS reactivated_customers
-FROM (
-    SELECT p.before, p.period_end, s.customer, s.first_day, s.last_day, s.spell
-    FROM {_PERIODS} AS p
-    JOIN customer_spells AS s ON s.first_day <= p.period_end AND s.last_day >= p.before
-) AS j
+),
+placed AS (
+    SELECT s.customer, s.spell, COALESCE(f.i, 0) AS bf,
+        COALESCE(e.i, CASE WHEN s.last_day < CAST($since AS DATE) THEN 0 ELSE 1000000 END) AS be
+    FROM customer_spells AS s
+    LEFT JOIN periods AS f ON s.first_day > f.before AND s.first_day <= f.period_end
+    LEFT JOIN periods AS e ON s.last_day >= e.before AND s.last_day < e.period_end
+)
+SELECT p.period_end,
+    COALESCE(c.start_customers, 0) AS start_customers,
+    COALESCE(c.ended, 0) - COALESCE(b.back, 0) AS churned_customers,
+    COALESCE(c.new_customers, 0) AS new_customers,
+    COALESCE(r.returned, 0) AS reactivated_customers
+FROM periods AS p
 LEFT JOIN (
-    SELECT l.period_end, COUNT(DISTINCT l.customer) AS back
-    FROM (SELECT p.period_end, s.customer FROM {_PERIODS} AS p JOIN customer_spells AS s
-          ON s.first_day <= p.before AND s.last_day >= p.before AND s.last_day < p.period_end)
-         AS l
-    JOIN (SELECT p.period_end, s.customer FROM {_PERIODS} AS p JOIN customer_spells AS s
-          ON s.first_day > p.before AND s.first_day <= p.period_end
-         AND s.last_day >= p.period_end) AS r
-      ON r.period_end = l.period_end AND r.customer = l.customer
-    GROUP BY l.period_end
-) AS b ON b.period_end = j.period_end
+    SELECT p.i,
+        SUM(k.n) FILTER (WHERE k.bf < p.i AND k.be >= p.i) AS start_customers,
+        SUM(k.n) FILTER (WHERE k.bf < p.i AND k.be = p.i) AS ended,
+        SUM(k.n) FILTER (WHERE k.bf = p.i AND k.spell = 1) AS new_customers
+    FROM periods AS p
+    CROSS JOIN (SELECT bf, be, spell = 1 AS spell, COUNT(*) AS n FROM placed GROUP BY ALL) AS k
+    GROUP BY p.i
+) AS c ON c.i = p.i
+LEFT JOIN (
+    SELECT l.be AS i, COUNT(DISTINCT l.customer) AS back
+    FROM (SELECT customer, be FROM placed WHERE bf < be) AS l
+    JOIN (SELECT customer, bf FROM placed WHERE bf < be AND bf > 0) AS r
+      ON r.customer = l.customer AND r.bf = l.be
+    GROUP BY l.be
+) AS b ON b.i = p.i
 LEFT JOIN (  -- customers with a later spell starting in the month (two count once)
-    SELECT p.period_end, COUNT(DISTINCT s.customer) AS returned
-    FROM {_PERIODS} AS p
-    JOIN customer_spells AS s
-      ON s.spell > 1 AND s.first_day > p.before AND s.first_day <= p.period_end
-    GROUP BY p.period_end
-) AS r ON r.period_end = j.period_end
-GROUP BY j.period_end
+    SELECT bf AS i, COUNT(DISTINCT customer) AS returned FROM placed WHERE spell > 1 GROUP BY bf
+) AS r ON r.i = p.i
 """
 
 
@@ -299,7 +304,7 @@ _CAUSES = ["voluntary", "payment_failed", "unpaid", "past_due", "disputed"]
 _BY_CAUSE = """
 SELECT LEAST(CAST(last_day(day) AS DATE), CAST($as_of AS DATE)) AS period_end, cause,
     COUNT(*) AS events
-FROM churn_events
+FROM churn_ends
 GROUP BY ALL
 """
 

@@ -1,94 +1,17 @@
--- Subscription churn events in ($since, $as_of]: a subscription in a paying status (active or
--- past_due) stops paying, with the cause the API shows for it.
+-- Subscription churn events in ($since, $as_of] for the drill-down: each end of
+-- `churn_ends.sql` with its customer, kind, currency and the MRR it lost.
 -- Grain: one row per (subscription, churn day).
--- Reads the layer `mrr_subscription_segments` for the MRR lost.
--- Parameters: $since, $as_of (DATE), $churn_at_period_end (BOOLEAN),
--- $involuntary_past_due_days (INTEGER).
-WITH
-
--- Cancellations: at the request (Stripe) or when the subscription ends (period-end setting);
--- the cause is cancellation_details.reason.
-cancellations AS (
-    SELECT id AS subscription,
-        CASE WHEN $churn_at_period_end THEN ended_at ELSE canceled_at END AS churned_at,
-        CASE cancellation_reason
-            WHEN 'payment_failed' THEN 'payment_failed'
-            WHEN 'payment_disputed' THEN 'disputed'
-            ELSE 'voluntary' END AS cause
-    FROM subscriptions
-    WHERE canceled_at IS NOT NULL
-      AND CAST(CASE WHEN $churn_at_period_end THEN ended_at ELSE canceled_at END AS DATE)
-          BETWEEN CAST($since AS DATE) + 1 AND CAST($as_of AS DATE)  -- only the window's
-),
-
--- The subscriptions that can churn in the window: cancelled in it, or unpaid or past_due from a
--- day that puts the transition (or the end of the grace) in it.
-candidates_in_window AS (
-    SELECT subscription FROM cancellations
-    UNION
-    SELECT subscription FROM subscription_status_history
-    WHERE status IN ('unpaid', 'past_due')
-      AND valid_from < CAST($as_of AS DATE) + INTERVAL 1 DAY
-      AND valid_from >= CAST($since AS DATE)
-          - to_days(CAST($involuntary_past_due_days AS INTEGER)) - INTERVAL 1 DAY
-),
-
--- Their status spans, with the status just before each one.
-spans AS (
-    SELECT subscription, status, valid_from, valid_to,
-        lag(status) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous,
-        lag(valid_from) OVER (PARTITION BY subscription ORDER BY valid_from) AS previous_from
-    FROM subscription_status_history
-    WHERE subscription IN (SELECT subscription FROM candidates_in_window)
-),
-
--- past_due spans that outlasted the grace: involuntary churn when the grace runs out.
-overdue AS (
-    SELECT subscription, valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)) AS churned_at,
-        'past_due' AS cause
-    FROM spans
-    WHERE status = 'past_due'
-      AND (valid_to IS NULL
-           OR valid_to > valid_from + to_days(CAST($involuntary_past_due_days AS INTEGER)))
-),
-
--- Dunning that ends by keeping the subscription `unpaid`: churn at the transition.
-unpaid AS (
-    SELECT subscription, valid_from AS churned_at, 'unpaid' AS cause
-    FROM spans
-    WHERE status = 'unpaid' AND previous IN ('active', 'past_due')
-),
-
--- Each candidate with the status span it interrupts (the one in force just before it).
-candidates AS (
-    SELECT c.subscription, c.churned_at, c.cause, s.status AS from_status, s.valid_from AS span_from,
-        s.valid_to AS span_to
-    FROM (SELECT * FROM cancellations UNION ALL SELECT * FROM unpaid) AS c
-    ASOF JOIN spans AS s ON s.subscription = c.subscription AND c.churned_at > s.valid_from
-    WHERE c.churned_at IS NOT NULL
-),
-
--- Only a paying subscription churns (a cancelled trial never paid), and an end that closes a
--- past_due span already counted by the grace rule is not counted twice.
-ends AS (
-    SELECT subscription, churned_at, cause, from_status FROM candidates
-    WHERE from_status IN ('active', 'past_due')
-      AND NOT (from_status = 'past_due'
-               AND churned_at > span_from + to_days(CAST($involuntary_past_due_days AS INTEGER)))
-    UNION ALL
-    SELECT subscription, churned_at, cause, 'past_due' FROM overdue
-)
-
-SELECT e.subscription, s.customer, CAST(e.churned_at AS DATE) AS day, e.churned_at, e.cause,
+-- Reads the layers `churn_ends` and `mrr_subscription_segments` (the MRR lost), and the table
+-- `subscriptions`.
+SELECT e.subscription, s.customer, e.day, e.churned_at, e.cause,
     CASE WHEN e.cause = 'voluntary' THEN 'voluntary'
          WHEN e.cause = 'disputed' THEN 'disputed'
          ELSE 'involuntary' END AS kind,
     e.from_status, s.currency, COALESCE(m.net_mrr_minor, 0) AS mrr_lost_minor
-FROM ends AS e
+FROM churn_ends AS e
 JOIN subscriptions AS s ON s.id = e.subscription
 -- the MRR the subscription had at the end of the day before it churned
 LEFT JOIN mrr_subscription_segments AS m
   ON m.subscription = e.subscription
- AND m.from_day <= CAST(e.churned_at AS DATE) - 1 AND CAST(e.churned_at AS DATE) - 1 < m.to_day
-WHERE CAST(e.churned_at AS DATE) > CAST($since AS DATE) AND CAST(e.churned_at AS DATE) <= CAST($as_of AS DATE)
-ORDER BY day, e.subscription
+ AND m.from_day <= e.day - 1 AND e.day - 1 < m.to_day
+ORDER BY e.day, e.subscription

@@ -28,11 +28,12 @@ opened AS (
 
 numbered AS (
     SELECT customer, from_day, to_day,
-        SUM(opens) OVER (PARTITION BY customer ORDER BY from_day, to_day) AS island
+        CAST(SUM(opens) OVER (PARTITION BY customer ORDER BY from_day, to_day) AS BIGINT) AS island
     FROM opened
 )
 
+-- the customer's first segment always opens, so islands are numbered 1, 2, … in time order
 SELECT customer, MIN(from_day) AS first_day, CAST(MAX(to_day) - 1 AS DATE) AS last_day,
-    row_number() OVER (PARTITION BY customer ORDER BY MIN(from_day)) AS spell
+    island AS spell
 FROM numbered
 GROUP BY customer, island

@@ -15,7 +15,7 @@ from sandbox.scenario import load_scenario, scenario_ids, simulate_scenario
 from sandbox.sim import Simulation
 from tests.metrics.scenarios import simulate_named, synced_snapshot
 
-NAMES = ["dunning", "cancellations", "trials", "payments", "long_dunning"]
+NAMES = ["dunning", "cancellations", "trials", "payments", "long_dunning", "back_within_month"]
 # Scenarios of this suite's own (the sandbox's bundled list is pinned by its tests).
 OWN = Path(__file__).resolve().parent / "scenario_files"
 
@@ -144,6 +144,17 @@ def test_monthly_customer_churn_and_the_reactivation_in_cancellations(
     assert months["reactivated_customers"].tolist() == [0, 0, 0, 1]
     assert months.loc[1, "customer_churn_rate"] == 1.0
     assert months.loc[1, "voluntary"] == 2
+
+
+def test_a_customer_who_left_and_came_back_within_the_month_is_not_churned_in_it(
+    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+) -> None:
+    con, _ = synced["back_within_month"]
+    months = churn_monthly(con, date(2025, 3, 1), date(2025, 4, 30))
+    columns = ["start_customers", "churned_customers", "new_customers", "reactivated_customers"]
+    assert months[columns].values.tolist() == [[2, 1, 0, 1], [1, 0, 0, 0]]
+    assert months.loc[0, "customer_churn_rate"] == 0.5
+    assert months.loc[0, "voluntary"] == 2  # both subscriptions ended; one customer came back
 
 
 def test_a_customer_who_joined_and_left_in_the_month_is_not_in_its_churn_rate(

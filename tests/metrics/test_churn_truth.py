@@ -128,3 +128,30 @@ def test_customer_churn_rate_equals_the_rate_recomputed_from_the_truth(
 def _paying(spells: pd.DataFrame, day: date) -> set[str]:
     inside = spells[(spells["first_day"] <= day) & (spells["last_day"] >= day)]
     return set(inside["customer"])
+
+
+def test_monthly_customer_counts_equal_a_reading_of_the_spells_at_each_month_end(
+    demo: duckdb.DuckDBPyConnection, demo_sim: Simulation
+) -> None:
+    """`churn_monthly` places each spell by month in SQL; here the same counts are read off the
+    spells one month at a time (the spells themselves are held to the truth above)."""
+    months = churn_monthly(demo, demo_sim.start, DEMO_UNTIL)
+    spells = customer_spells(demo, demo_sim.start, DEMO_UNTIL)
+    assert len(months) == 25  # 2024-11-20 … 2026-11-20: 24 months, partial at both ends
+    for month in months.itertuples():
+        before, end = month.period_start - timedelta(days=1), month.period_end
+        paying_before, paying_end = _paying(spells, before), _paying(spells, end)
+        began = spells[(spells["first_day"] > before) & (spells["first_day"] <= end)]
+        expected = (
+            len(paying_before),
+            len(paying_before - paying_end),
+            int((began["spell"] == 1).sum()),
+            began.loc[began["spell"] > 1, "customer"].nunique(),
+        )
+        found = (
+            month.start_customers,
+            month.churned_customers,
+            month.new_customers,
+            month.reactivated_customers,
+        )
+        assert found == expected, end
