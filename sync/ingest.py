@@ -28,31 +28,64 @@ from sync.columns import Table
 from sync.tables import TABLES
 from sync.typed import IS_OBJECT, MACROS, holds_objects, typed_select
 
+# the columns every staged source has: a staging table is the typed select of it, empty
+_EMPTY = (
+    "SELECT NULL::BIGINT AS seq, NULL::JSON AS raw, NULL::BOOLEAN AS deleted, "
+    "NULL::VARCHAR AS parent"
+)
+
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the helper macros and one typed staging table per warehouse table (temp)."""
     con.execute(MACROS).fetchall()
-    empty = (
-        "SELECT NULL::BIGINT AS seq, NULL::JSON AS raw, NULL::BOOLEAN AS deleted, "
-        "NULL::VARCHAR AS parent"
-    )
     for name, table in TABLES.items():
         con.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS stage_{name} AS "
-            f"{typed_select(table, empty, 0)} LIMIT 0"
+            f"{typed_select(table, _EMPTY, 0)} LIMIT 0"
+        ).fetchall()
+
+
+def prepare_area(con: duckdb.DuckDBPyConnection, area: str) -> None:
+    """A stage area every cursor of `con` sees: an in-memory database `area` holding one staging
+    table per warehouse table. Temp tables belong to one cursor; an area lets one cursor stage
+    while another writes (`sync.writer`). `con` gets the macros staging needs."""
+    con.execute(MACROS).fetchall()
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {area}").fetchall()
+    for name in TABLES:
+        clear_area(con, area, name)
+
+
+def clear_area(con: duckdb.DuckDBPyConnection, area: str, *names: str) -> None:
+    """Empty the staging tables `names` (all without names) of an area, outside any transaction
+    that writes the warehouse (DuckDB lets one transaction write one database)."""
+    for name in names or TABLES:
+        # replaced, not emptied: a DELETE keeps the deleted rows' memory until the table goes
+        con.execute(
+            f"CREATE OR REPLACE TABLE {area}.stage_{name} AS "
+            f"{typed_select(TABLES[name], _EMPTY, 0)} LIMIT 0"
         ).fetchall()
 
 
 @dataclass
 class Staging:
-    """What has been staged since the last flush: objects per table, and the batch counter."""
+    """What has been staged since the last flush: objects per table, and the batch counter.
+
+    `area` names the stage area (`prepare_area`) the objects are in; empty, the cursor's own
+    temp tables, which `flush` empties itself. An area's are emptied by its owner after the
+    flush's transaction (`clear_area`).
+    """
 
     objects: dict[str, int] = field(default_factory=dict)
     seq: int = 0
+    area: str = ""
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
+
+    def stage(self, name: str) -> str:
+        """The staging table of warehouse table `name`."""
+        return f"{self.area}.stage_{name}" if self.area else f"stage_{name}"
 
 
 def stage_pages(
@@ -101,7 +134,8 @@ def stage_select(
     objects they nest (subscription items, invoice lines, expanded discounts)."""
     seq = staging.next_seq()
     count = con.execute(
-        f"INSERT INTO stage_{table} {typed_select(TABLES[table], source, seq)}", list(params)
+        f"INSERT INTO {staging.stage(table)} {typed_select(TABLES[table], source, seq)}",
+        list(params),
     ).fetchall()[0][0]
     if not count:
         return
@@ -113,14 +147,15 @@ def stage_select(
     # nothing to stage still costs its planning, ~3 ms
     held = con.execute(
         f"SELECT {', '.join(holds_objects(index, n) for index, n in enumerate(nested))} "
-        f"FROM stage_{table} WHERE seq = {seq}"
+        f"FROM {staging.stage(table)} WHERE seq = {seq}"
     ).fetchall()[0]
     for index, child in enumerate(nested):
         if not held[index]:
             continue
         children = (
             f"SELECT child AS raw, FALSE AS deleted, id AS parent FROM ("
-            f"SELECT id, unnest(_nested_{index}) AS child FROM stage_{table} WHERE seq = {seq}) "
+            f"SELECT id, unnest(_nested_{index}) AS child FROM {staging.stage(table)} "
+            f"WHERE seq = {seq}) "
             f"WHERE {IS_OBJECT.format(v='child')}"  # ids of unexpanded objects cannot be stored
         )
         stage_select(con, staging, child.table, children)
@@ -137,42 +172,47 @@ def flush(
     if not staged:
         return {}
     written: dict[str, int] = {}
-    counts = _counts(con, staged)
+    counts = _counts(con, staging, staged)
     for name in staged:  # parents first
         good, ids, bad, stored, quarantined = counts[name]
         if bad:
-            _quarantine(con, TABLES[name], synced_at)
+            _quarantine(con, staging, TABLES[name], synced_at)
         written[name] = (
-            _write(con, TABLES[name], api_version, synced_at, good == ids, stored) if good else 0
+            _write(con, staging, TABLES[name], api_version, synced_at, good == ids, stored)
+            if good
+            else 0
         )
         if good and quarantined:  # objects that come back valid leave the quarantine
             con.execute(
                 "DELETE FROM quarantine WHERE table_name = ? AND object_key IN "
-                f"(SELECT id FROM stage_{name} WHERE _reason IS NULL)",
+                f"(SELECT id FROM {staging.stage(name)} WHERE _reason IS NULL)",
                 [name],
             ).fetchall()
     for name, table in TABLES.items():
         for nested in table.nested:
             if nested.is_list and staging.objects.get(name):
-                _replace_children(con, table, nested.table)
-    for name in staging.objects:
-        # replaced, not emptied: a DELETE keeps the deleted rows' memory until the table goes
-        empty = f"CREATE OR REPLACE TEMP TABLE stage_{name} AS FROM stage_{name} LIMIT 0"
-        con.execute(empty).fetchall()
-    staging.objects.clear()
+                _replace_children(con, staging, table, nested.table)
+    if not staging.area:
+        for name in staging.objects:
+            # replaced, not emptied: a DELETE keeps the deleted rows' memory until it goes
+            empty = f"CREATE OR REPLACE TEMP TABLE stage_{name} AS FROM stage_{name} LIMIT 0"
+            con.execute(empty).fetchall()
+        staging.objects.clear()
     return written
 
 
-def _counts(con: duckdb.DuckDBPyConnection, staged: list[str]) -> dict[str, tuple[int, ...]]:
+def _counts(
+    con: duckdb.DuckDBPyConnection, staging: Staging, staged: list[str]
+) -> dict[str, tuple[int, ...]]:
     """Per staged table, in one query: objects that pass, distinct ids among them, objects that
     fail, ids already stored, whether the table has objects in quarantine."""
     rows = con.execute(
         " UNION ALL ".join(
             f"SELECT '{name}', count(*) FILTER (_reason IS NULL), "
             "count(DISTINCT id) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL), "
-            f"(SELECT count(*) FROM {name} WHERE id IN (SELECT id FROM stage_{name})), "
+            f"(SELECT count(*) FROM {name} WHERE id IN (SELECT id FROM {staging.stage(name)})), "
             f"(SELECT count(*) FROM quarantine WHERE table_name = '{name}') "
-            f"FROM stage_{name}"
+            f"FROM {staging.stage(name)}"
             for name in staged
         )
     ).fetchall()
@@ -181,6 +221,7 @@ def _counts(con: duckdb.DuckDBPyConnection, staged: list[str]) -> dict[str, tupl
 
 def _write(
     con: duckdb.DuckDBPyConnection,
+    staging: Staging,
     table: Table,
     api_version: str,
     synced_at: datetime,
@@ -193,7 +234,7 @@ def _write(
     of `INSERT OR REPLACE` (whose conflict handling is per row); a window over the staged rows
     picks the newest version only when an id was staged twice (`deduped` False).
     """
-    stage = f"stage_{table.name}"
+    stage = staging.stage(table.name)
     names = [f'"{c.name}"' for c in table.stored]
     values = [c.derived or f'"{c.name}"' for c in table.stored]
     if table.deletable:
@@ -209,24 +250,28 @@ def _write(
     return int(written)
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, table: Table, synced_at: datetime) -> None:
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, staging: Staging, table: Table, synced_at: datetime
+) -> None:
     """Store (or refresh) the objects that failed a check, with the first reason each fails."""
     con.execute(
         "INSERT INTO quarantine BY NAME "
         "SELECT ? AS table_name, coalesce(id, md5(raw::VARCHAR)) AS object_key, "
         "first(_reason) AS reason, first(raw::VARCHAR) AS raw, ? AS first_seen, ? AS last_seen "
-        f"FROM stage_{table.name} WHERE _reason IS NOT NULL GROUP BY ALL "
+        f"FROM {staging.stage(table.name)} WHERE _reason IS NOT NULL GROUP BY ALL "
         "ON CONFLICT DO UPDATE SET reason = excluded.reason, raw = excluded.raw, "
         "last_seen = excluded.last_seen",
         [table.name, synced_at, synced_at],
     ).fetchall()
 
 
-def _replace_children(con: duckdb.DuckDBPyConnection, parent: Table, child: str) -> None:
+def _replace_children(
+    con: duckdb.DuckDBPyConnection, staging: Staging, parent: Table, child: str
+) -> None:
     """Children a staged parent no longer lists (an item replaced on a plan change) leave."""
     column = TABLES[child].stored[1].name  # the parent reference comes right after id
     con.execute(
         f"DELETE FROM {child} WHERE {column} IN "
-        f"(SELECT id FROM stage_{parent.name} WHERE _reason IS NULL) "
-        f"AND id NOT IN (SELECT id FROM stage_{child} WHERE parent IS NOT NULL)"
+        f"(SELECT id FROM {staging.stage(parent.name)} WHERE _reason IS NULL) "
+        f"AND id NOT IN (SELECT id FROM {staging.stage(child)} WHERE parent IS NOT NULL)"
     ).fetchall()

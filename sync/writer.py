@@ -1,15 +1,22 @@
-"""The backfill's writer: page bodies buffered in memory, written in bulk by one thread.
+"""The backfill's writer: page bodies buffered in memory, staged and written in bulk, pipelined.
 
 The coordinator (`sync.backfill`) buffers each complete page here. A flush hands the buffer,
-and a copy of the windows it completes, to a single writer thread — the only user of the DuckDB
-connection while a backfill runs — which stages the bodies and writes objects and window progress
-in one transaction. So a crash at any point resumes from the last flush with nothing lost and
-nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write. Writes
-happen one at a time, in order: a flush first waits for the previous one.
+and a copy of the windows it completes, to two threads in turn: the *stager*, which parses the
+bodies into a stage area on a cursor of its own, and the *committer* — the only writer of the
+warehouse while a backfill runs — which writes the staged objects and the window progress in
+one transaction. So a crash at any point resumes from the last commit with nothing lost and
+nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write.
+
+Staging and committing take about the same time, so they overlap: while flush n is committed,
+flush n+1 is staged into the other of two stage areas (in-memory databases; DuckDB lets one
+transaction write only one database, so an area is emptied after its commit, not in it).
+Commits happen one at a time, in order; a flush waits until the commit two flushes back is done
+(its area is free), so at most two buffers are held besides the one filling.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -19,13 +26,16 @@ import duckdb
 
 from sync.client import API_VERSION
 from sync.fetch import FetchedPage
-from sync.ingest import Staging, flush, stage_pages
+from sync.ingest import Staging, clear_area, flush, prepare_area, stage_pages
 from sync.store import transaction
 from sync.windows import Window, save
 
+AREAS = ("paylens_stage_a", "paylens_stage_b")
+
 
 class Writer:
-    """Buffers fetched pages and writes them, with the windows they complete, on one thread."""
+    """Buffers fetched pages; stages and writes them, with the windows they complete, pipelined
+    on two threads."""
 
     def __init__(
         self,
@@ -38,8 +48,13 @@ class Writer:
         self.written: dict[str, int] = {}  # objects written per table, so far
         self._bodies: dict[str, list[str]] = {}
         self._children: dict[str, list[tuple[str, str]]] = {}
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
-        self._writing: Future[dict[str, int]] | None = None
+        self._stage_con = con.cursor()
+        for area in AREAS:  # attached to the database: the committer's cursor sees them too
+            prepare_area(self._stage_con, area)
+        self._stager = ThreadPoolExecutor(1, thread_name_prefix="sync-stager")
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
+        self._turn = 0
+        self._writing: deque[Future[dict[str, int]]] = deque()
 
     def buffer(self, page: FetchedPage) -> None:
         """Keep one complete page (with its nested children) for the next flush."""
@@ -50,37 +65,62 @@ class Writer:
             self.buffered += sum(len(body) for _, body in bodies)
 
     def flush(self, windows: list[Window]) -> None:
-        """Start writing the buffer, and `windows` as they are now, once the last write is in."""
-        self.collect()
+        """Start staging the buffer, and writing it with `windows` as they are now, once the
+        commit two flushes back is in (its stage area is then free)."""
+        while len(self._writing) > 1:
+            self._count(self._writing.popleft())
+        area = AREAS[self._turn]
+        self._turn = 1 - self._turn
         snapshot = [replace(w) for w in windows]
-        self._writing = self._thread.submit(self._write, self._bodies, self._children, snapshot)
+        staged = self._stager.submit(self._stage, self._bodies, self._children, area)
+        self._writing.append(self._committer.submit(self._commit, staged, snapshot, area))
         self._bodies, self._children, self.buffered = {}, {}, 0
 
     def collect(self) -> None:
-        """Wait for the write in progress and count what it wrote (its error is raised here)."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
+        """Wait for every write in progress and count what they wrote (an error is raised
+        here, after the others finished)."""
+        failure: BaseException | None = None
+        while self._writing:
+            try:
+                self._count(self._writing.popleft())
+            except BaseException as exc:  # the first is raised once all are in
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Wait for the writes in progress (whatever their outcome) and stop the threads."""
+        self._stager.shutdown(wait=True)
+        self._committer.shutdown(wait=True)
+        self._stage_con.close()
+
+    def _count(self, writing: Future[dict[str, int]]) -> None:
         for table, count in writing.result().items():
             self.written[table] = self.written.get(table, 0) + count
 
-    def close(self) -> None:
-        """Wait for the write in progress (whatever its outcome) and stop the thread."""
-        self._thread.shutdown(wait=True)
-
-    def _write(
-        self,
-        bodies: dict[str, list[str]],
-        children: dict[str, list[tuple[str, str]]],
-        windows: list[Window],
-    ) -> dict[str, int]:
-        staging = Staging()
+    def _stage(
+        self, bodies: dict[str, list[str]], children: dict[str, list[tuple[str, str]]], area: str
+    ) -> Staging:
+        staging = Staging(area=area)
         for table, pages in bodies.items():
-            stage_pages(self.con, staging, table, pages)
+            stage_pages(self._stage_con, staging, table, pages)
         for table, nested in children.items():
-            stage_pages(self.con, staging, table, [b for _, b in nested], [p for p, _ in nested])
-        with transaction(self.con):
-            written = flush(self.con, staging, API_VERSION, self.clock())
-            save(self.con, windows)
-            self.on_flush()
-        return written
+            stage_pages(
+                self._stage_con, staging, table, [b for _, b in nested], [p for p, _ in nested]
+            )
+        return staging
+
+    def _commit(self, staged: Future[Staging], windows: list[Window], area: str) -> dict[str, int]:
+        staging: Staging | None = None
+        try:
+            staging = staged.result()
+            with transaction(self.con):
+                written = flush(self.con, staging, API_VERSION, self.clock())
+                save(self.con, windows)
+                self.on_flush()
+            return written
+        finally:  # committed or not, the area is emptied for its next flush
+            if staging is None:  # staging failed part way: every table may hold rows
+                clear_area(self.con, area)
+            elif staging.objects:
+                clear_area(self.con, area, *staging.objects)

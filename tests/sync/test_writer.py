@@ -1,0 +1,99 @@
+"""The backfill's writer: flushes staged on one thread and committed on another, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sync.fetch import FetchedPage
+from sync.store import open_warehouse
+from sync.writer import Writer
+from tests.sync.test_ingest import _body, _charge, _ingest, _item, _subscription
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def _page(resource: str, body: str) -> FetchedPage:
+    return FetchedPage(resource, body, 1, False, None, None, None)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    columns = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name != 'synced_at' ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    return con.execute(f"SELECT {quoted} FROM {table} ORDER BY id").fetchall()
+
+
+BATCHES = [
+    [("charges", _body(_charge("ch_1", 100), _charge("ch_2", 200)))],
+    [("subscriptions", _body(_subscription([_item("si_1", 2), _item("si_2", 1)])))],
+    [("charges", _body(_charge("ch_1", 150, "failed"))), ("charges", _body(_charge("ch_3", 3)))],
+    [("subscriptions", _body(_subscription([_item("si_2", 5)])))],
+    [("charges", _body(_charge("ch_2", 250)))],
+]
+
+
+def test_pipelined_flushes_write_what_ingesting_them_one_by_one_writes(tmp_path: Path) -> None:
+    one_by_one = open_warehouse(tmp_path / "one_by_one.duckdb")
+    for batch in BATCHES:
+        for table, body in batch:
+            _ingest(one_by_one, table, body)
+    con = open_warehouse(tmp_path / "pipelined.duckdb")
+    writer = Writer(con, lambda: NOW, lambda: None)
+    try:
+        for batch in BATCHES:
+            for table, body in batch:
+                writer.buffer(_page(table, body))
+            writer.flush([])
+        writer.collect()
+    finally:
+        writer.close()
+    # later flushes win (ch_1 failed at 150, ch_2 250; si_1 left with its replaced list)
+    assert con.execute("SELECT id, amount, status FROM charges ORDER BY id").fetchall() == [
+        ("ch_1", 150, "failed"),
+        ("ch_2", 250, "succeeded"),
+        ("ch_3", 3, "succeeded"),
+    ]
+    for table in ("charges", "subscriptions", "subscription_items", "discounts"):
+        assert _rows(con, table) == _rows(one_by_one, table), table
+    assert writer.written == {
+        "charges": 5,
+        "subscriptions": 2,
+        "subscription_items": 3,
+        "discounts": 2,
+    }
+
+
+def test_a_flush_that_cannot_be_staged_fails_and_leaves_nothing_for_the_next(
+    tmp_path: Path,
+) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    writer = Writer(con, lambda: NOW, lambda: None)
+    try:
+        writer.buffer(_page("charges", _body(_charge("ch_1", 100))))
+        writer.buffer(_page("refunds", '{"object": "list", "data": [{"id": '))  # cut short
+        writer.flush([])
+        with pytest.raises(duckdb.Error):
+            writer.collect()
+        # both stage areas in turn: the failed one must have been emptied
+        for charge in ("ch_2", "ch_3", "ch_4"):
+            writer.buffer(_page("charges", _body(_charge(charge, 7))))
+            writer.flush([])
+        writer.collect()
+    finally:
+        writer.close()
+    assert con.execute("SELECT id FROM charges ORDER BY id").fetchall() == [
+        ("ch_2",),
+        ("ch_3",),
+        ("ch_4",),
+    ]
+    assert writer.written == {"charges": 3}
