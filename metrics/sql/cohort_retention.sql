@@ -5,10 +5,13 @@
 -- last one at $as_of). Base MRR: the cohort's net MRR on each customer's first paid day.
 -- Reads the layer `mrr_subscription_segments`. Parameters: $start (first day of history), $as_of.
 --
--- Computed per *span* (days over which a customer's MRR in its signup currency is constant), not
--- per month end: each span adds itself to the month ends it covers as a difference (+ at the
--- first, − after the last), and a running sum over the months adds them up. The result equals
--- reading every customer's MRR at every month end, at a fraction of the rows.
+-- Computed per *segment* (in the signup currency), not per month end: each paying segment adds
+-- itself to the month ends it covers as a difference (+ at the first, − after the last), and a
+-- running sum over the months adds them up. Segments are never below 0, so a customer's MRR at a
+-- month end is the sum of its segments covering it, and it is paying there when one of them does;
+-- a customer is counted once per month end by counting, of each segment, only the month ends its
+-- customer's earlier-starting segments do not cover. The result equals reading every customer's
+-- MRR at every month end, at a fraction of the rows.
 WITH
 
 -- Segments of the window, up to $as_of.
@@ -18,80 +21,68 @@ paid AS (
     WHERE from_day <= CAST($as_of AS DATE) AND to_day > CAST($start AS DATE)
 ),
 
--- The first paid day of each customer in each currency.
-first_paid AS (
-    SELECT customer, currency, GREATEST(MIN(from_day), CAST($start AS DATE)) AS day
-    FROM paid
-    WHERE net_mrr_minor > 0
-    GROUP BY ALL
-),
-
--- The first paid day of each customer, with the currency it started in.
+-- The first paid day of each customer (from $start on) and the currency it started in (the first
+-- by name if it started in two on that day): one minimum of (day, currency).
 signups AS (
-    SELECT customer, day AS signup_day, currency, CAST(date_trunc('month', day) AS DATE) AS cohort,
-        datediff('month', date_trunc('month', day), CAST($as_of AS DATE)) AS last_month
-    FROM first_paid
-    QUALIFY row_number() OVER (PARTITION BY customer ORDER BY day, currency) = 1
+    SELECT customer, earliest.day AS signup_day, earliest.currency AS currency,
+        CAST(date_trunc('month', earliest.day) AS DATE) AS cohort,
+        datediff('month', date_trunc('month', earliest.day), CAST($as_of AS DATE)) AS last_month
+    FROM (
+        SELECT customer,
+            MIN({'day': GREATEST(from_day, CAST($start AS DATE)), 'currency': currency})
+                AS earliest
+        FROM paid
+        WHERE net_mrr_minor > 0
+        GROUP BY customer
+    )
 ),
 
--- The customer's segments in its signup currency, from its signup day on.
+-- The customer's paying segments in its signup currency, from its signup day on, and the month
+-- ends each covers: month k ends on LEAST(last day of cohort + k, $as_of); the first k whose end
+-- is on or after its first day, the last whose end is before its end (at most $as_of + 1).
 own AS (
-    SELECT p.customer, p.currency, s.cohort, s.signup_day, p.from_day, p.to_day, p.net_mrr_minor
+    SELECT p.customer, s.cohort, s.currency, p.net_mrr_minor AS mrr,
+        p.from_day <= s.signup_day AS at_signup,
+        datediff('month', s.cohort, GREATEST(p.from_day, s.signup_day)) AS k_first,
+        datediff('month', s.cohort, LEAST(p.to_day, CAST($as_of AS DATE) + 1) - 1)
+            - CASE WHEN p.to_day - 1 = last_day(p.to_day - 1) OR p.to_day > CAST($as_of AS DATE)
+                   THEN 0 ELSE 1 END AS k_last
     FROM paid AS p
     JOIN signups AS s ON s.customer = p.customer AND s.currency = p.currency
-    WHERE p.to_day > s.signup_day
+    WHERE p.to_day > s.signup_day AND p.net_mrr_minor > 0
 ),
 
--- Days its MRR may change on (a segment starts or ends), each starting a span until the next.
-changes AS (
-    SELECT DISTINCT customer, cohort, GREATEST(from_day, signup_day) AS day FROM own
-    UNION
-    SELECT customer, cohort, to_day FROM own WHERE to_day <= CAST($as_of AS DATE)
+-- The month ends of each segment no earlier-starting segment of its customer covers: from past
+-- the furthest those reach.
+fresh AS (
+    SELECT cohort, currency, mrr, k_first, k_last,
+        GREATEST(k_first, COALESCE(1 + MAX(k_last) OVER (
+            PARTITION BY customer ORDER BY k_first
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), k_first)) AS k_new
+    FROM own
+    WHERE k_first <= k_last
 ),
 
-spans AS (
-    SELECT customer, cohort, day AS from_day,
-        COALESCE(lead(day) OVER (PARTITION BY customer ORDER BY day),
-                 CAST($as_of AS DATE) + 1) AS to_day
-    FROM changes
-),
-
--- Each span's MRR (the segments containing its first day), where it is above 0.
-valued AS (
-    SELECT s.customer, s.cohort, o.currency, s.from_day, s.to_day,
-        SUM(o.net_mrr_minor) AS mrr
-    FROM spans AS s
-    JOIN own AS o
-      ON o.customer = s.customer AND o.from_day <= s.from_day AND s.from_day < o.to_day
-    GROUP BY ALL
-    HAVING SUM(o.net_mrr_minor) > 0
-),
-
--- The month ends a span covers: month k ends on LEAST(last day of cohort + k, $as_of); the
--- first k whose end is on or after its first day, the last whose end is before its end.
-covered AS (
-    SELECT cohort, currency, mrr,
-        datediff('month', cohort, from_day) AS k_first,
-        datediff('month', cohort, to_day - 1)
-            - CASE WHEN to_day - 1 = last_day(to_day - 1) OR to_day - 1 >= CAST($as_of AS DATE)
-                   THEN 0 ELSE 1 END AS k_last
-    FROM valued
-),
-
--- Differences per month: a span counts from k_first through k_last.
+-- Differences per month: a segment's MRR counts from k_first through k_last, its customer from
+-- k_new through k_last. Rows 0 and 1 carry both; row 2, only where k_new is past k_first.
 steps AS (
-    SELECT cohort, currency, k_first AS k, 1 AS customers, mrr FROM covered WHERE k_first <= k_last
-    UNION ALL
-    SELECT cohort, currency, k_last + 1, -1, -mrr FROM covered WHERE k_first <= k_last
+    SELECT cohort, currency,
+        CASE i WHEN 0 THEN k_first WHEN 1 THEN k_last + 1 ELSE k_new END AS k,
+        CASE WHEN (i = 0 AND k_new = k_first) OR i = 2 THEN 1
+             WHEN i = 1 AND k_new <= k_last THEN -1 ELSE 0 END AS customers,
+        CASE i WHEN 0 THEN mrr WHEN 1 THEN -mrr ELSE 0.0 END AS mrr
+    FROM fresh, range(3) AS r(i)
+    WHERE i < 2 OR (k_first < k_new AND k_new <= k_last)
 ),
 
 -- Cohort sizes and base MRR (each customer's MRR on its signup day, in its currency).
 cohorts AS (
-    SELECT s.cohort, s.currency, s.last_month, COUNT(*) AS customers,
-        SUM(COALESCE(b.mrr, 0)) AS base_mrr_minor
-    FROM signups AS s
-    LEFT JOIN valued AS b ON b.customer = s.customer AND b.from_day = s.signup_day
-    GROUP BY ALL
+    SELECT c.cohort, c.currency, c.last_month, c.customers,
+        COALESCE(b.base_mrr_minor, 0.0) AS base_mrr_minor
+    FROM (SELECT cohort, currency, last_month, COUNT(*) AS customers FROM signups GROUP BY ALL) AS c
+    LEFT JOIN (SELECT cohort, currency, SUM(mrr) AS base_mrr_minor FROM own WHERE at_signup
+               GROUP BY ALL) AS b
+      ON b.cohort = c.cohort AND b.currency = c.currency
 ),
 
 months AS (

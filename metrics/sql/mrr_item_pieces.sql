@@ -54,10 +54,9 @@ item_rows AS (
 -- Runs: the history splits an item at every invoice, but the rows of one (item, price, quantity)
 -- mostly follow each other without a gap. An item's rows never overlap (`sync/history.sql` ends
 -- each at the next one's start at the latest), so the rows of such a group form one run exactly
--- when their lengths add up to the group's whole range. The other items (one that went back to an
--- earlier price, or paused) are merged row by row: a row of the group continues the group's row
--- ending at the instant it starts. A GROUP BY for most rows, windows only over the few
--- items that need them: windows over every row were most of the refresh on `large`.
+-- when their lengths add up to the group's whole range. A GROUP BY for most rows, windows only
+-- over the few groups that need them (an item that went back to an earlier price, or paused):
+-- windows over every row were most of the refresh on `large`.
 item_groups AS (
     SELECT subscription, subscription_item, price, quantity, MIN(valid_from) AS valid_from,
         MAX(valid_to) AS valid_to,
@@ -67,31 +66,48 @@ item_groups AS (
     GROUP BY subscription, subscription_item, price, quantity
 ),
 
+-- The groups that are not one run, numbered: their windows partition by that number, which sorts
+-- far faster than the strings that name a group.
+split_groups AS (
+    SELECT subscription, subscription_item, price, quantity, row_number() OVER () AS grp
+    FROM item_groups
+    WHERE NOT one_run
+),
+
+-- Their runs, from the history read again (cheaper than keeping its 2 M rows in a CTE; the
+-- groups are priced, the defaults are those of `item_rows`). Ordered by start, a row's end minus
+-- the running sum of the lengths up to it is the group's first start plus the gaps before the row
+-- (never negative, as rows never overlap): it stays the same exactly while each row starts where
+-- the one before ended, so it names the run (one window pass, instead of a lag and then a running
+-- count of the rows that open a run).
+split_runs AS (
+    SELECT grp, MIN(valid_from) AS valid_from, MAX(valid_to) AS valid_to
+    FROM (
+        SELECT g.grp, h.valid_from,
+            COALESCE(h.valid_to, TIMESTAMP '9999-12-31') AS valid_to,
+            epoch_us(COALESCE(h.valid_to, TIMESTAMP '9999-12-31'))
+                - SUM(epoch_us(COALESCE(h.valid_to, TIMESTAMP '9999-12-31'))
+                      - epoch_us(h.valid_from))
+                  OVER (PARTITION BY g.grp ORDER BY h.valid_from ROWS UNBOUNDED PRECEDING) AS run
+        FROM subscription_item_history AS h
+        JOIN split_groups AS g
+          ON g.subscription = h.subscription AND g.subscription_item = h.subscription_item
+         AND g.price = h.price AND g.quantity = COALESCE(h.quantity, 1)
+    )
+    GROUP BY grp, run
+),
+
 -- Runs as day ranges; merging rows that meet keeps exactly the same days.
 spans AS (
     SELECT subscription, subscription_item, price, quantity,
         CAST(valid_from AS DATE) AS from_day, CAST(valid_to AS DATE) AS to_day
-    FROM (
-        SELECT subscription, subscription_item, price, quantity, valid_from, valid_to
-        FROM item_groups WHERE one_run
-        UNION ALL
-        SELECT subscription, subscription_item, price, quantity, MIN(valid_from), MAX(valid_to)
-        FROM (
-            SELECT *, SUM(opens) OVER w AS run
-            FROM (
-                SELECT *,
-                    CASE WHEN lag(valid_to) OVER w = valid_from THEN 0 ELSE 1 END AS opens
-                FROM item_rows AS r
-                SEMI JOIN (SELECT * FROM item_groups WHERE NOT one_run) AS g
-                  ON g.subscription_item = r.subscription_item AND g.price = r.price
-                 AND g.quantity = r.quantity
-                WINDOW w AS (PARTITION BY r.subscription_item, r.price, r.quantity
-                             ORDER BY r.valid_from)
-            )
-            WINDOW w AS (PARTITION BY subscription_item, price, quantity ORDER BY valid_from)
-        )
-        GROUP BY subscription, subscription_item, price, quantity, run
-    )
+    FROM item_groups
+    WHERE one_run
+    UNION ALL
+    SELECT g.subscription, g.subscription_item, g.price, g.quantity,
+        CAST(r.valid_from AS DATE), CAST(r.valid_to AS DATE)
+    FROM split_runs AS r
+    JOIN split_groups AS g USING (grp)
 ),
 
 -- The billed amount per period of each (price, quantity) pair: per unit, or by its tiers.
@@ -105,15 +121,17 @@ amounts AS (
                      AND (t.up_to IS NULL OR q.quantity <= t.up_to) THEN
                     q.quantity * t.unit + t.flat
                 ELSE 0 END)
-        ELSE CAST(ANY_VALUE(p.unit_amount) AS DOUBLE) * q.quantity END AS period_amount_minor
-    FROM (SELECT DISTINCT price, quantity FROM item_rows) AS q
+        ELSE CAST(ANY_VALUE(p.unit_amount) AS DOUBLE) * q.quantity END AS period_amount_minor,
+        ANY_VALUE(p.currency) AS currency, ANY_VALUE(p.months_factor) AS months_factor
+    FROM (SELECT DISTINCT price, quantity FROM item_groups) AS q
     JOIN priced AS p USING (price)
     LEFT JOIN tiers AS t ON p.billing_scheme = 'tiered' AND t.price = q.price
     GROUP BY q.price, q.quantity
 ),
 
 -- Paying spans of each subscription as day ranges (Stripe counts active and past_due only),
--- consecutive ones merged as the item rows are.
+-- consecutive ones merged as the item rows are: a subscription's status spans never overlap
+-- (each ends where the next begins), so the same running sum names the run.
 paying_rows AS (
     SELECT subscription, CAST(valid_from AS DATE) AS from_day,
         COALESCE(CAST(valid_to AS DATE), DATE '9999-12-31') AS to_day, valid_from
@@ -121,44 +139,36 @@ paying_rows AS (
     WHERE status IN ('active', 'past_due')
 ),
 
-paying AS (
+paying_runs AS (
     SELECT subscription, MIN(from_day) AS from_day, MAX(to_day) AS to_day
     FROM (
-        SELECT *, SUM(opens) OVER (PARTITION BY subscription ORDER BY valid_from) AS run
-        FROM (
-            SELECT *,
-                CASE WHEN lag(to_day) OVER (PARTITION BY subscription ORDER BY valid_from)
-                          = from_day THEN 0 ELSE 1 END AS opens
-            FROM paying_rows
-        )
+        SELECT subscription, from_day, to_day,
+            (to_day - DATE '1970-01-01') - SUM(to_day - from_day)
+                OVER (PARTITION BY subscription ORDER BY valid_from ROWS UNBOUNDED PRECEDING)
+                AS run
+        FROM paying_rows
     )
     GROUP BY subscription, run
 ),
 
--- When a cancellation was requested, Stripe's rule takes the subscription out of MRR at the
--- request (from that day's end on); the period-end setting leaves it in until it ends (its status
--- span shows that).
-cutoffs AS (
-    SELECT id AS subscription, customer,
-        COALESCE(CAST(canceled_at AS DATE), DATE '9999-12-31') AS leaves_day
-    FROM subscriptions
-),
-
--- Each item run cut to the paying runs it overlaps.
-cut AS (
-    SELECT s.subscription, c.customer, s.subscription_item, s.price, s.quantity,
-        GREATEST(s.from_day, g.from_day) AS from_day, LEAST(s.to_day, g.to_day) AS to_day,
-        c.leaves_day
-    FROM spans AS s
-    JOIN paying AS g
-      ON g.subscription = s.subscription AND g.from_day < s.to_day AND s.from_day < g.to_day
-    JOIN cutoffs AS c ON c.subscription = s.subscription
+-- With what the subscription carries: its customer and, when a cancellation was requested, the
+-- day Stripe's rule takes it out of MRR (from that day's end on; the period-end setting leaves it
+-- in until it ends, which its status span shows).
+paying AS (
+    SELECT r.subscription, s.customer,
+        COALESCE(CAST(s.canceled_at AS DATE), DATE '9999-12-31') AS leaves_day, r.from_day,
+        r.to_day
+    FROM paying_runs AS r
+    JOIN subscriptions AS s ON s.id = r.subscription
 )
 
-SELECT d.subscription, d.customer, d.subscription_item, d.price, p.currency, d.quantity,
-    a.period_amount_minor, a.period_amount_minor * p.months_factor AS list_mrr_minor,
-    p.months_factor, d.from_day, d.to_day, d.leaves_day
-FROM cut AS d
-JOIN priced AS p USING (price)
+-- Each item run cut to the paying runs it overlaps, priced.
+SELECT s.subscription, g.customer, s.subscription_item, s.price, a.currency, s.quantity,
+    a.period_amount_minor, a.period_amount_minor * a.months_factor AS list_mrr_minor,
+    a.months_factor, GREATEST(s.from_day, g.from_day) AS from_day,
+    LEAST(s.to_day, g.to_day) AS to_day, g.leaves_day
+FROM spans AS s
+JOIN paying AS g
+  ON g.subscription = s.subscription AND g.from_day < s.to_day AND s.from_day < g.to_day
 JOIN amounts AS a USING (price, quantity)
-WHERE d.from_day < d.to_day
+WHERE GREATEST(s.from_day, g.from_day) < LEAST(s.to_day, g.to_day)

@@ -12,57 +12,47 @@ WITH
 -- Customers with a segment starting or ending inside a period: the period of a day in
 -- [$start, $as_of] ends at its month's end (or at $as_of), or at $as_of with $single_period.
 touched AS (
-    SELECT DISTINCT p.before, p.period_end, b.customer, b.currency
-    FROM (SELECT customer, currency, from_day AS day FROM mrr_subscription_segments
-          UNION ALL
-          SELECT customer, currency, to_day FROM mrr_subscription_segments) AS b
-    JOIN mrr_periods AS p
-      ON p.period_end = CASE WHEN $single_period THEN CAST($as_of AS DATE)
-                             ELSE LEAST(CAST(last_day(b.day) AS DATE), CAST($as_of AS DATE)) END
-    WHERE b.day >= CAST($start AS DATE) AND b.day <= CAST($as_of AS DATE)
+    SELECT p.before, p.period_end, t.customer, t.currency
+    FROM (
+        SELECT DISTINCT customer, currency,
+            CASE WHEN $single_period THEN CAST($as_of AS DATE)
+                 ELSE LEAST(CAST(last_day(day) AS DATE), CAST($as_of AS DATE)) END AS period_end
+        FROM (SELECT customer, currency, from_day AS day FROM mrr_subscription_segments
+              UNION ALL
+              SELECT customer, currency, to_day FROM mrr_subscription_segments)
+        WHERE day >= CAST($start AS DATE) AND day <= CAST($as_of AS DATE)
+    ) AS t
+    JOIN mrr_periods AS p USING (period_end)
 ),
 
--- Their net MRR at both ends: the segments containing each end's day.
+-- In one pass over the customer's segments starting by each period's end (those of the currency
+-- reaching past the day before it, and every paying one): its net MRR at both ends (the segments
+-- in the currency containing each end's day) and the first day it paid, in this currency and in
+-- any (from the first day of history; only whether that is before the period matters).
 sums AS (
     SELECT t.before, t.period_end, t.customer, t.currency,
-        SUM(s.net_mrr_minor) FILTER (WHERE s.from_day <= t.before AND t.before < s.to_day)
+        SUM(s.net_mrr_minor) FILTER (WHERE s.currency = t.currency
+                                       AND s.from_day <= t.before AND t.before < s.to_day)
             AS start_sum,
-        SUM(s.net_mrr_minor) FILTER (WHERE s.from_day <= t.period_end AND t.period_end < s.to_day)
-            AS end_sum
+        SUM(s.net_mrr_minor) FILTER (WHERE s.currency = t.currency AND t.period_end < s.to_day)
+            AS end_sum,
+        MIN(s.from_day) FILTER (WHERE s.currency = t.currency AND s.net_mrr_minor > 0)
+            AS first_day,
+        MIN(s.from_day) FILTER (WHERE s.net_mrr_minor > 0) AS customer_first_day
     FROM touched AS t
     JOIN mrr_subscription_segments AS s
-      ON s.customer = t.customer AND s.currency = t.currency
-     AND s.from_day <= t.period_end AND t.before < s.to_day
+      ON s.customer = t.customer AND s.from_day <= t.period_end
+     AND ((s.currency = t.currency AND t.before < s.to_day) OR s.net_mrr_minor > 0)
     GROUP BY ALL
-),
-
--- The first day each customer paid, per currency and in any currency (from the first day of
--- history).
-first_paid AS (
-    SELECT customer, currency, first_day,
-        MIN(first_day) OVER (PARTITION BY customer) AS customer_first_day
-    FROM (
-        SELECT customer, currency, MIN(from_day) AS first_day
-        FROM mrr_subscription_segments
-        WHERE net_mrr_minor > 0
-        GROUP BY ALL
-    )
-),
-
--- Paying at either end (net MRR above 0); not paying counts as 0.
-pairs AS (
-    SELECT before, period_end, customer, currency,
-        CASE WHEN start_sum > 0 THEN start_sum ELSE 0.0 END AS start_mrr_minor,
-        CASE WHEN end_sum > 0 THEN end_sum ELSE 0.0 END AS end_mrr_minor
-    FROM sums
-    WHERE start_sum > 0 OR end_sum > 0
 )
 
--- paid_before: this customer paid in this currency on a day up to the period's start;
--- customer_paid_before: in any currency (a return in another currency is still a return).
-SELECT CAST(p.before + 1 AS DATE) AS period_start, p.period_end, p.customer, p.currency,
-    p.start_mrr_minor, p.end_mrr_minor,
-    COALESCE(f.first_day <= p.before, FALSE) AS paid_before,
-    COALESCE(f.customer_first_day <= p.before, FALSE) AS customer_paid_before
-FROM pairs AS p
-LEFT JOIN first_paid AS f ON f.customer = p.customer AND f.currency = p.currency
+-- Paying at either end (net MRR above 0; not paying counts as 0). paid_before: this customer
+-- paid in this currency on a day up to the period's start; customer_paid_before: in any currency
+-- (a return in another currency is still a return).
+SELECT CAST(before + 1 AS DATE) AS period_start, period_end, customer, currency,
+    CASE WHEN start_sum > 0 THEN start_sum ELSE 0.0 END AS start_mrr_minor,
+    CASE WHEN end_sum > 0 THEN end_sum ELSE 0.0 END AS end_mrr_minor,
+    COALESCE(first_day <= before, FALSE) AS paid_before,
+    COALESCE(customer_first_day <= before, FALSE) AS customer_paid_before
+FROM sums
+WHERE start_sum > 0 OR end_sum > 0

@@ -1,8 +1,9 @@
-"""Cohort retention per span against the per-month-end reading it replaced, on `demo`.
+"""Cohort retention per segment against the per-month-end reading it replaced, on `demo`.
 
 `cohort_reference.sql` reads every customer's MRR at every month end (one row per customer and
-month); `sql/cohort_retention.sql` adds up spans of constant MRR instead. Both must give the same
-cohorts, the same counts, and the same MRR up to the order floating-point sums run in.
+month); `sql/cohort_retention.sql` adds up MRR segments over the month ends they cover instead.
+Both must give the same cohorts, the same counts, and the same MRR up to the order
+floating-point sums run in.
 """
 
 from __future__ import annotations
