@@ -12,6 +12,11 @@ flush n+1 is staged into the other of two stage areas (in-memory databases; Duck
 transaction write only one database, so an area is emptied after its commit, not in it).
 Commits happen one at a time, in order; a flush waits until the commit two flushes back is done
 (its area is free), so at most two buffers are held besides the one filling.
+
+A backfill's ids are new, but for a window fetched again after a restart: so a table of more
+than `probe_rows` rows is not searched for the staged ids (a full read of its id column at every
+flush, DuckDB having no index join), they are inserted plainly, and if one was stored after all
+the insert fails and the flush is written again, searching (`sync.ingest.flush`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import duckdb
 
 from sync.client import API_VERSION
 from sync.fetch import FetchedPage
-from sync.ingest import Staging, clear_area, flush, prepare_area, stage_pages
+from sync.ingest import PROBE_ROWS, Staging, clear_area, flush, prepare_area, stage_pages
 from sync.store import transaction
 from sync.windows import Window, save
 
@@ -42,8 +47,10 @@ class Writer:
         con: duckdb.DuckDBPyConnection,
         clock: Callable[[], datetime],
         on_flush: Callable[[], None],
+        probe_rows: int = PROBE_ROWS,
     ) -> None:
         self.con, self.clock, self.on_flush = con, clock, on_flush
+        self.probe_rows = probe_rows  # tables above it are not searched for staged ids (flush)
         self.buffered = 0  # bytes of page bodies waiting for the next flush
         self.written: dict[str, int] = {}  # objects written per table, so far
         self._bodies: dict[str, list[str]] = {}
@@ -110,15 +117,23 @@ class Writer:
             )
         return staging
 
+    def _transaction(
+        self, staging: Staging, windows: list[Window], probe_rows: int | None
+    ) -> dict[str, int]:
+        with transaction(self.con):
+            written = flush(self.con, staging, API_VERSION, self.clock(), probe_rows=probe_rows)
+            save(self.con, windows)
+            self.on_flush()
+        return written
+
     def _commit(self, staged: Future[Staging], windows: list[Window], area: str) -> dict[str, int]:
         staging: Staging | None = None
         try:
             staging = staged.result()
-            with transaction(self.con):
-                written = flush(self.con, staging, API_VERSION, self.clock())
-                save(self.con, windows)
-                self.on_flush()
-            return written
+            try:
+                return self._transaction(staging, windows, self.probe_rows)
+            except duckdb.ConstraintException:  # an id stored before: a window fetched again
+                return self._transaction(staging, windows, None)
         finally:  # committed or not, the area is emptied for its next flush
             if staging is None:  # staging failed part way: every table may hold rows
                 clear_area(self.con, area)

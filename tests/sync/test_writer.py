@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from sync.fetch import FetchedPage
+from sync.ingest import PROBE_ROWS
 from sync.store import open_warehouse
 from sync.writer import Writer
 from tests.sync.test_ingest import _body, _charge, _ingest, _item, _subscription
@@ -42,13 +43,18 @@ BATCHES = [
 ]
 
 
-def test_pipelined_flushes_write_what_ingesting_them_one_by_one_writes(tmp_path: Path) -> None:
+# PROBE_ROWS: these small tables are searched for stored ids; 0: none is, so a stored id fails the
+# plain insert and the flush is written again, searching (ch_1, sub_1 come twice)
+@pytest.mark.parametrize("probe_rows", [PROBE_ROWS, 0], ids=["probed", "optimistic"])
+def test_pipelined_flushes_write_what_ingesting_them_one_by_one_writes(
+    tmp_path: Path, probe_rows: int
+) -> None:
     one_by_one = open_warehouse(tmp_path / "one_by_one.duckdb")
     for batch in BATCHES:
         for table, body in batch:
             _ingest(one_by_one, table, body)
     con = open_warehouse(tmp_path / "pipelined.duckdb")
-    writer = Writer(con, lambda: NOW, lambda: None)
+    writer = Writer(con, lambda: NOW, lambda: None, probe_rows)
     try:
         for batch in BATCHES:
             for table, body in batch:
