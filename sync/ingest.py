@@ -51,19 +51,28 @@ def prepare_area(con: duckdb.DuckDBPyConnection, area: str) -> None:
     while another writes (`sync.writer`). `con` gets the macros staging needs."""
     con.execute(MACROS).fetchall()
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {area}").fetchall()
-    for name in TABLES:
-        clear_area(con, area, name)
+    for name, table in TABLES.items():
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {area}.stage_{name} AS "
+            f"{typed_select(table, _EMPTY, 0)} LIMIT 0"
+        ).fetchall()
+    clear_area(con, area)
 
 
 def clear_area(con: duckdb.DuckDBPyConnection, area: str, *names: str) -> None:
     """Empty the staging tables `names` (all without names) of an area, outside any transaction
     that writes the warehouse (DuckDB lets one transaction write one database)."""
+    staging = Staging(area=area)
     for name in names or TABLES:
-        # replaced, not emptied: a DELETE keeps the deleted rows' memory until the table goes
-        con.execute(
-            f"CREATE OR REPLACE TABLE {area}.stage_{name} AS "
-            f"{typed_select(TABLES[name], _EMPTY, 0)} LIMIT 0"
-        ).fetchall()
+        _empty(con, staging, name)
+
+
+def _empty(con: duckdb.DuckDBPyConnection, staging: Staging, name: str) -> None:
+    """Empty one staging table: replaced, not emptied (a DELETE keeps the deleted rows' memory
+    until the table goes)."""
+    table = staging.stage(name)
+    temp = "" if staging.area else "TEMP "
+    con.execute(f"CREATE OR REPLACE {temp}TABLE {table} AS FROM {table} LIMIT 0").fetchall()
 
 
 @dataclass
@@ -213,11 +222,9 @@ def flush(
         for nested in table.nested:
             if nested.is_list:
                 _replace_children(con, staging, table, nested.table)
-    if not staging.area:
+    if not staging.area:  # an area's owner empties it after the transaction (clear_area)
         for name in staging.objects:
-            # replaced, not emptied: a DELETE keeps the deleted rows' memory until it goes
-            empty = f"CREATE OR REPLACE TEMP TABLE stage_{name} AS FROM stage_{name} LIMIT 0"
-            con.execute(empty).fetchall()
+            _empty(con, staging, name)
         staging.objects.clear()
     return written
 
