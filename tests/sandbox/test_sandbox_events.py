@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import day_end, day_start
+from sandbox.clock import day_end, day_start, within_day
 from sandbox.incidents import Incident, parse_incident
 from sandbox.sim import Simulation, simulate, truth
 
@@ -43,6 +43,21 @@ def test_every_kind_of_state_change_emits_its_stripe_event(demo: Simulation) -> 
 def test_events_are_kept_from_forty_days_before_the_end(demo: Simulation) -> None:
     oldest = min(e["created"] for e in demo.events.values())
     assert day_end(UNTIL) - 40 * 86_400 <= oldest < day_end(UNTIL) - 39 * 86_400
+
+
+def test_late_work_stays_in_its_day_without_piling_up_on_its_last_second(
+    demo: Simulation,
+) -> None:
+    assert within_day(day_start(UNTIL) + HOUR, 600) == day_start(UNTIL) + HOUR + 600
+    late = day_end(UNTIL) - 100  # 100 s left: a delay of 3,000 s folds back into them
+    assert [within_day(late, d) for d in (100, 101, 3_000)] == [late + 100, late + 1, late + 100]
+    assert within_day(day_end(UNTIL), 60) == day_end(UNTIL)
+    per_second: dict[int, int] = {}
+    for event in demo.events.values():
+        per_second[event["created"]] = per_second.get(event["created"], 0) + 1
+    last_seconds = [n for at, n in per_second.items() if at % 86_400 == 86_399]
+    busiest = sorted(per_second.values())[-len(last_seconds) :]
+    assert sum(last_seconds) < sum(busiest) / 2  # the day's last second is not the busiest
 
 
 def test_an_update_carries_exactly_the_fields_that_changed_with_their_old_values(
