@@ -27,6 +27,16 @@ REBUILD_THREADS = 2  # for the history rebuild, which runs alone: its scans are 
 # subscriptions (sync.history.BATCH) so that this holds on any account (a batch of 20,000 on
 # `large` needed 700 MB; with 700 MB the first sync peaked at 980 MB, too close to 1 GB)
 REBUILD_MEMORY = "600MB"
+# A flush of more than CHECKPOINT_THRESHOLD is checkpointed straight into the file instead of
+# being written to the WAL first and again at the next checkpoint (16 MB by default): ~15% of
+# the ingest while the tables are small. But a checkpoint rewrites each changed table's last row
+# groups and its id index, so its cost grows with the tables (2 M rows: 100 → 250 ms a flush,
+# against ~30 ms into the WAL): once the file passes BULK_FROM_BYTES, a bulk writer
+# (`sync.writer`) lets the WAL grow to BULK_CHECKPOINT_THRESHOLD between checkpoints (the data
+# waiting in it stays under `memory_limit`: DuckDB spills it; a crash replays the WAL).
+CHECKPOINT_THRESHOLD = "1MB"
+BULK_CHECKPOINT_THRESHOLD = "1GB"
+BULK_FROM_BYTES = 64 * 2**20
 
 
 @contextmanager
@@ -53,12 +63,24 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     # one thread: at a flush's size DuckDB's parallelism costs more than it saves (the ingest
     # benchmark: ~20% more CPU with 2), and the fetching threads need the other core
     con.execute(f"SET threads = {WRITE_THREADS}").fetchall()
-    # a flush of more than 1 MB is checkpointed straight into the file instead of being written
-    # to the WAL first and again at the next checkpoint (16 MB by default): ~10% of the ingest
-    con.execute("SET checkpoint_threshold = '1MB'").fetchall()
+    checkpoint_every(con, CHECKPOINT_THRESHOLD)
     con.execute(schema_sql()).fetchall()
     prepare(con)
     return con
+
+
+def checkpoint_every(con: duckdb.DuckDBPyConnection, threshold: str) -> None:
+    """Checkpoint at the first commit that leaves more than `threshold` in the WAL."""
+    con.execute(f"SET checkpoint_threshold = '{threshold}'").fetchall()
+
+
+def database_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """Bytes in use in the warehouse file (checkpointed data; the WAL not counted)."""
+    row = con.execute(
+        "SELECT used_blocks * block_size FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 @contextmanager

@@ -16,7 +16,9 @@ Commits happen one at a time, in order; a flush waits until the commit two flush
 A backfill's ids are new, but for a window fetched again after a restart: so a table of more
 than `probe_rows` rows is not searched for the staged ids (a full read of its id column at every
 flush, DuckDB having no index join), they are inserted plainly, and if one was stored after all
-the insert fails and the flush is written again, searching (`sync.ingest.flush`).
+the insert fails and the flush is written again, searching (`sync.ingest.flush`). And once the
+file is big, flushes go to the WAL between rarer checkpoints (`sync.store.BULK_FROM_BYTES`) until
+the writer is closed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ import duckdb
 from sync.client import API_VERSION
 from sync.fetch import FetchedPage
 from sync.ingest import PROBE_ROWS, Staging, clear_area, flush, prepare_area, stage_pages
-from sync.store import transaction
+from sync.store import (
+    BULK_CHECKPOINT_THRESHOLD,
+    BULK_FROM_BYTES,
+    CHECKPOINT_THRESHOLD,
+    checkpoint_every,
+    database_bytes,
+    transaction,
+)
 from sync.windows import Window, save
 
 AREAS = ("paylens_stage_a", "paylens_stage_b")
@@ -48,9 +57,12 @@ class Writer:
         clock: Callable[[], datetime],
         on_flush: Callable[[], None],
         probe_rows: int = PROBE_ROWS,
+        bulk_from_bytes: int = BULK_FROM_BYTES,
     ) -> None:
         self.con, self.clock, self.on_flush = con, clock, on_flush
         self.probe_rows = probe_rows  # tables above it are not searched for staged ids (flush)
+        self.bulk_from_bytes = bulk_from_bytes  # a file this big checkpoints rarely (sync.store)
+        self.bulk = False  # checkpointing at BULK_CHECKPOINT_THRESHOLD until closed
         self.buffered = 0  # bytes of page bodies waiting for the next flush
         self.written: dict[str, int] = {}  # objects written per table, so far
         self._bodies: dict[str, list[str]] = {}
@@ -100,6 +112,9 @@ class Writer:
         self._stager.shutdown(wait=True)
         self._committer.shutdown(wait=True)
         self._stage_con.close()
+        if self.bulk:  # the next commit checkpoints what the WAL holds
+            checkpoint_every(self.con, CHECKPOINT_THRESHOLD)
+            self.bulk = False
 
     def _count(self, writing: Future[dict[str, int]]) -> None:
         for table, count in writing.result().items():
@@ -124,6 +139,9 @@ class Writer:
             written = flush(self.con, staging, API_VERSION, self.clock(), probe_rows=probe_rows)
             save(self.con, windows)
             self.on_flush()
+        if not self.bulk and database_bytes(self.con) >= self.bulk_from_bytes:
+            checkpoint_every(self.con, BULK_CHECKPOINT_THRESHOLD)
+            self.bulk = True
         return written
 
     def _commit(self, staged: Future[Staging], windows: list[Window], area: str) -> dict[str, int]:

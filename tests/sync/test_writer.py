@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,3 +105,59 @@ def test_a_flush_that_cannot_be_staged_fails_and_leaves_nothing_for_the_next(
         ("ch_4",),
     ]
     assert writer.written == {"charges": 3}
+
+
+def _threshold(con: duckdb.DuckDBPyConnection) -> str:
+    (threshold,) = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0]
+    return str(threshold)
+
+
+def test_a_big_file_checkpoints_rarely_while_the_writer_writes(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    small = _threshold(con)
+    writer = Writer(con, lambda: NOW, lambda: None, bulk_from_bytes=0)  # any file is "big"
+    try:
+        writer.buffer(_page("charges", _body(_charge("ch_1", 100))))
+        writer.flush([])
+        writer.collect()
+        assert writer.bulk and _threshold(con) == "953.6 MiB"  # 1 GB
+    finally:
+        writer.close()
+    assert not writer.bulk and _threshold(con) == small == "976.5 KiB"  # 1 MB again
+    assert con.execute("SELECT id, amount FROM charges").fetchall() == [("ch_1", 100)]
+
+
+CRASH = """
+import os, sys
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from sync.store import open_warehouse
+from sync.writer import Writer
+from tests.sync.test_writer import BATCHES, _page
+con = open_warehouse(Path(sys.argv[1]))
+writer = Writer(con, lambda: datetime(2026, 11, 27, tzinfo=UTC), lambda: None, bulk_from_bytes=0)
+for batch in BATCHES:
+    for table, body in batch:
+        writer.buffer(_page(table, body))
+    writer.flush([])
+writer.collect()
+os._exit(9)  # killed: nothing closed, nothing checkpointed
+"""
+
+
+def test_what_waits_in_the_wal_survives_a_crash(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-c", CRASH, str(tmp_path / "master.duckdb")],
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert (tmp_path / "master.duckdb.wal").stat().st_size > 0
+    con = open_warehouse(tmp_path / "master.duckdb")
+    one_by_one = open_warehouse(tmp_path / "one_by_one.duckdb")
+    for batch in BATCHES:
+        for table, body in batch:
+            _ingest(one_by_one, table, body)
+    for table in ("charges", "subscriptions", "subscription_items", "discounts"):
+        assert _rows(con, table) == _rows(one_by_one, table), table
