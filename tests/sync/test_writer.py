@@ -154,7 +154,9 @@ def test_what_waits_in_the_wal_survives_a_crash(tmp_path: Path) -> None:
         check=False,
     )
     assert (tmp_path / "master.duckdb.wal").stat().st_size > 0
-    con = open_warehouse(tmp_path / "master.duckdb")
+    con = open_warehouse(tmp_path / "master.duckdb")  # replays the WAL under the memory limit
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    assert limit == "488.2 MiB"  # 512 MB (sync.store.BACKFILL_MEMORY)
     one_by_one = open_warehouse(tmp_path / "one_by_one.duckdb")
     for batch in BATCHES:
         for table, body in batch:
