@@ -8,10 +8,12 @@ one transaction. So a crash at any point resumes from the last commit with nothi
 nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write.
 
 Staging and committing take about the same time, so they overlap: while flush n is committed,
-flush n+1 is staged into the other of two stage areas (in-memory databases; DuckDB lets one
-transaction write only one database, so an area is emptied after its commit, not in it).
-Commits happen one at a time, in order; a flush waits until the commit two flushes back is done
-(its area is free), so at most two buffers are held besides the one filling.
+flushes n+1 and n+2 are staged into the other two of three stage areas (in-memory databases;
+DuckDB lets one transaction write only one database, so an area is emptied after its commit,
+not in it). Commits happen one at a time, in order; a flush waits until the commit three flushes
+back is done (its area is free), so at most three buffers are held besides the one filling. With
+two areas the stager waited for every other commit: the local ingest took 0.95–1.0 s instead of
+0.83–0.90 s (docs/PERFORMANCE.md).
 
 A backfill's ids are new, but for a window fetched again after a restart: so a table of more
 than `probe_rows` rows is not searched for the staged ids (a full read of its id column at every
@@ -44,7 +46,7 @@ from sync.store import (
 )
 from sync.windows import Window, save
 
-AREAS = ("paylens_stage_a", "paylens_stage_b")
+AREAS = ("paylens_stage_a", "paylens_stage_b", "paylens_stage_c")
 
 
 class Writer:
@@ -85,11 +87,11 @@ class Writer:
 
     def flush(self, windows: list[Window]) -> None:
         """Start staging the buffer, and writing it with `windows` as they are now, once the
-        commit two flushes back is in (its stage area is then free)."""
-        while len(self._writing) > 1:
+        commit as many flushes back as there are areas is in (its stage area is then free)."""
+        while len(self._writing) >= len(AREAS):
             self._count(self._writing.popleft())
         area = AREAS[self._turn]
-        self._turn = 1 - self._turn
+        self._turn = (self._turn + 1) % len(AREAS)
         snapshot = [replace(w) for w in windows]
         staged = self._stager.submit(self._stage, self._bodies, self._children, area)
         self._writing.append(self._committer.submit(self._commit, staged, snapshot, area))
