@@ -27,7 +27,7 @@ def day_end(day: dt.date) -> int:
 def within_day(at: int, delta: int) -> int:
     """``at + delta``, folded back into what is left of ``at``'s UTC day when it would pass it:
     objects stay in their day, and its last second does not collect every late one (clamping
-    put ~140 events a day of `large` on 23:59:59, a burst no account has)."""
+    put ~140 events a day of `large` on 23:59:59, a burst of the simulation's own making)."""
     left = DAY_SECONDS - 1 - at % DAY_SECONDS
     if delta <= left:
         return at + delta

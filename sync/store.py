@@ -59,7 +59,7 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Bound DuckDB's buffer pool (it spills to disk beyond it): a backfill must stay under 1 GB.
     # Set when connecting, so that it holds while a WAL left by a crash is replayed (up to
-    # BULK_CHECKPOINT_THRESHOLD: 1 GB replayed in 1.2 GB of RSS without it, 565 MB with it).
+    # BULK_CHECKPOINT_THRESHOLD: 1 GB replayed in 1.2 GB of RSS without it, 580 MB with it).
     # One thread: at a flush's size DuckDB's parallelism costs more than it saves (the ingest
     # benchmark: ~20% more CPU with 2), and the fetching threads need the other core.
     con = duckdb.connect(

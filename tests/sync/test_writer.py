@@ -130,8 +130,6 @@ def test_a_big_file_checkpoints_rarely_while_the_writer_writes(tmp_path: Path) -
 
 CRASH = """
 import os, sys
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from sync.store import open_warehouse
