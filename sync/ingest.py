@@ -37,26 +37,27 @@ _EMPTY = (
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the helper macros and one typed staging table per warehouse table (temp)."""
-    con.execute(MACROS).fetchall()
-    for name, table in TABLES.items():
-        con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS stage_{name} AS "
-            f"{typed_select(table, _EMPTY, 0)} LIMIT 0"
-        ).fetchall()
+    _create_stages(con, Staging())
 
 
 def prepare_area(con: duckdb.DuckDBPyConnection, area: str) -> None:
     """A stage area every cursor of `con` sees: an in-memory database `area` holding one staging
     table per warehouse table. Temp tables belong to one cursor; an area lets one cursor stage
     while another writes (`sync.writer`). `con` gets the macros staging needs."""
-    con.execute(MACROS).fetchall()
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {area}").fetchall()
+    _create_stages(con, Staging(area=area))
+    clear_area(con, area)
+
+
+def _create_stages(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
+    """The macros, and the typed staging tables of `staging`'s area (temp tables without one)."""
+    con.execute(MACROS).fetchall()
+    temp = "" if staging.area else "TEMP "
     for name, table in TABLES.items():
         con.execute(
-            f"CREATE TABLE IF NOT EXISTS {area}.stage_{name} AS "
+            f"CREATE {temp}TABLE IF NOT EXISTS {staging.stage(name)} AS "
             f"{typed_select(table, _EMPTY, 0)} LIMIT 0"
         ).fetchall()
-    clear_area(con, area)
 
 
 def clear_area(con: duckdb.DuckDBPyConnection, area: str, *names: str) -> None:
