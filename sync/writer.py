@@ -8,12 +8,13 @@ one transaction. So a crash at any point resumes from the last commit with nothi
 nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write.
 
 Staging and committing take about the same time, so they overlap: while flush n is committed,
-flushes n+1 and n+2 are staged into the other two of three stage areas (in-memory databases;
-DuckDB lets one transaction write only one database, so an area is emptied after its commit,
-not in it). Commits happen one at a time, in order; a flush waits until the commit three flushes
-back is done (its area is free), so at most three buffers are held besides the one filling. With
-two areas the stager waited for every other commit: the local ingest took 0.95–1.0 s instead of
-0.83–0.90 s (docs/PERFORMANCE.md).
+the flushes after it are staged into the other stage areas (in-memory databases; DuckDB lets one
+transaction write only one database, so an area is emptied after its commit, not in it). Commits
+happen one at a time, in order. A flush waits while every area is taken or the page bytes in
+flight (being staged or committed) would pass IN_FLIGHT_BYTES, so memory stays bounded by bytes,
+while small flushes (a resource's last pages) need not wait behind a big one's commit. With
+three areas and no byte cap, the stager waited there: the local ingest took 10% longer
+(docs/PERFORMANCE.md).
 
 A backfill's ids are new, but for a window fetched again after a restart: so a table of more
 than `probe_rows` rows is not searched for the staged ids (a full read of its id column at every
@@ -46,7 +47,10 @@ from sync.store import (
 )
 from sync.windows import Window, save
 
-AREAS = ("paylens_stage_a", "paylens_stage_b", "paylens_stage_c")
+AREAS = tuple(f"paylens_stage_{letter}" for letter in "abcde")
+# page bytes being staged or committed, at most (a flush alone may be bigger): what three flushes of
+# a backfill at live rate hold (0.5 s at 100 pages/s, invoice pages of up to ~330 kB)
+IN_FLIGHT_BYTES = 48 * 2**20
 
 
 class Writer:
@@ -60,12 +64,15 @@ class Writer:
         on_flush: Callable[[], None],
         probe_rows: int = PROBE_ROWS,
         bulk_from_bytes: int = BULK_FROM_BYTES,
+        in_flight_bytes: int = IN_FLIGHT_BYTES,
     ) -> None:
         self.con, self.clock, self.on_flush = con, clock, on_flush
         self.probe_rows = probe_rows  # tables above it are not searched for staged ids (flush)
         self.bulk_from_bytes = bulk_from_bytes  # a file this big checkpoints rarely (sync.store)
         self.bulk = False  # checkpointing at BULK_CHECKPOINT_THRESHOLD until closed
+        self.in_flight_bytes = in_flight_bytes  # page bytes staged or committed at once, at most
         self.buffered = 0  # bytes of page bodies waiting for the next flush
+        self.in_flight = 0  # bytes of page bodies being staged or committed
         self.written: dict[str, int] = {}  # objects written per table, so far
         self._bodies: dict[str, list[str]] = {}
         self._children: dict[str, list[tuple[str, str]]] = {}
@@ -75,7 +82,7 @@ class Writer:
         self._stager = ThreadPoolExecutor(1, thread_name_prefix="sync-stager")
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
         self._turn = 0
-        self._writing: deque[Future[dict[str, int]]] = deque()
+        self._writing: deque[tuple[Future[dict[str, int]], int]] = deque()  # with their bytes
 
     def buffer(self, page: FetchedPage) -> None:
         """Keep one complete page (with its nested children) for the next flush."""
@@ -86,15 +93,21 @@ class Writer:
             self.buffered += sum(len(body) for _, body in bodies)
 
     def flush(self, windows: list[Window]) -> None:
-        """Start staging the buffer, and writing it with `windows` as they are now, once the
-        commit as many flushes back as there are areas is in (its stage area is then free)."""
-        while len(self._writing) >= len(AREAS):
+        """Start staging the buffer, and writing it with `windows` as they are now, once a stage
+        area is free and the bytes in flight leave room for it (the oldest commits are waited
+        for)."""
+        while self._writing and (
+            len(self._writing) >= len(AREAS)
+            or self.in_flight + self.buffered > self.in_flight_bytes
+        ):
             self._count(self._writing.popleft())
         area = AREAS[self._turn]
         self._turn = (self._turn + 1) % len(AREAS)
         snapshot = [replace(w) for w in windows]
         staged = self._stager.submit(self._stage, self._bodies, self._children, area)
-        self._writing.append(self._committer.submit(self._commit, staged, snapshot, area))
+        writing = self._committer.submit(self._commit, staged, snapshot, area)
+        self._writing.append((writing, self.buffered))
+        self.in_flight += self.buffered
         self._bodies, self._children, self.buffered = {}, {}, 0
 
     def collect(self) -> None:
@@ -118,8 +131,10 @@ class Writer:
             checkpoint_every(self.con, CHECKPOINT_THRESHOLD)
             self.bulk = False
 
-    def _count(self, writing: Future[dict[str, int]]) -> None:
-        for table, count in writing.result().items():
+    def _count(self, writing: tuple[Future[dict[str, int]], int]) -> None:
+        future, size = writing
+        self.in_flight -= size
+        for table, count in future.result().items():
             self.written[table] = self.written.get(table, 0) + count
 
     def _stage(

@@ -13,7 +13,7 @@ import pytest
 from sync.fetch import FetchedPage
 from sync.ingest import PROBE_ROWS
 from sync.store import open_warehouse
-from sync.writer import Writer
+from sync.writer import AREAS, Writer
 from tests.sync.test_ingest import _body, _charge, _ingest, _item, _subscription
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -92,20 +92,38 @@ def test_a_flush_that_cannot_be_staged_fails_and_leaves_nothing_for_the_next(
         writer.flush([])
         with pytest.raises(duckdb.Error):
             writer.collect()
-        # every stage area in turn: the failed one must have been emptied
-        for charge in ("ch_2", "ch_3", "ch_4", "ch_5"):
+        # every stage area in turn, and the failed one again: it must have been emptied
+        charges = [f"ch_{n}" for n in range(2, len(AREAS) + 3)]
+        for charge in charges:
             writer.buffer(_page("charges", _body(_charge(charge, 7))))
             writer.flush([])
         writer.collect()
     finally:
         writer.close()
-    assert con.execute("SELECT id FROM charges ORDER BY id").fetchall() == [
-        ("ch_2",),
-        ("ch_3",),
-        ("ch_4",),
-        ("ch_5",),
-    ]
-    assert writer.written == {"charges": 4}
+    assert con.execute("SELECT id FROM charges ORDER BY id").fetchall() == [(c,) for c in charges]
+    assert writer.written == {"charges": len(charges)}
+
+
+def test_the_page_bytes_in_the_writer_stay_under_its_cap(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    pages = [_page("charges", _body(_charge(f"ch_{n}", n))) for n in range(len(AREAS) + 2)]
+    size = len(pages[0].body)  # all the same size
+    writer = Writer(con, lambda: NOW, lambda: None, in_flight_bytes=2 * size)
+    try:
+        for page in pages:
+            writer.buffer(page)
+            writer.flush([])
+            assert writer.in_flight <= 2 * size  # a third flush waits for the oldest commit
+        writer.collect()
+        assert writer.in_flight == 0
+        # a flush bigger than the cap still goes, alone
+        writer.buffer(_page("charges", _body(*(_charge(f"ch_big_{n}", n) for n in range(3)))))
+        writer.flush([])
+        assert writer.in_flight > 2 * size
+        writer.collect()
+    finally:
+        writer.close()
+    assert writer.written == {"charges": len(pages) + 3}
 
 
 def _threshold(con: duckdb.DuckDBPyConnection) -> str:
