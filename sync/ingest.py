@@ -109,28 +109,47 @@ def stage_pages(
 
     `parents` names, per body, the parent a nested-list page belongs to (items, lines).
 
-    The bodies are spooled to files that DuckDB reads with `read_text`: cheaper than binding
-    them as one list parameter (each body a Python-to-DuckDB value: twice the page faults),
-    and no Arrow (pyarrow's first string array imports pandas).
+    The bodies are spooled to files that DuckDB reads with `read_text` (`stage_files`): cheaper
+    than binding them as one list parameter (each body a Python-to-DuckDB value: twice the page
+    faults), and no Arrow (pyarrow's first string array imports pandas).
     """
     if not bodies:
         return
     with tempfile.TemporaryDirectory(prefix="paylens-pages-") as spool:
         files = [os.path.join(spool, f"{index}.json") for index in range(len(bodies))]
         for name, body in zip(files, bodies, strict=True):
-            with open(name, "w", encoding="utf-8") as file:
-                file.write(body)
-        split = 'unnest(from_json(content, \'{"data":["JSON"]}\').data) AS raw, FALSE AS deleted'
-        if parents is None:
-            source = f"SELECT {split}, NULL::VARCHAR AS parent FROM read_text(?)"
-            stage_select(con, staging, table, source, [files])
-            return
-        source = (
-            f"SELECT {split}, parent FROM read_text(?) JOIN "
-            "(SELECT unnest(?::VARCHAR[]) AS filename, unnest(?::VARCHAR[]) AS parent) "
-            "USING (filename)"
-        )
-        stage_select(con, staging, table, source, [files, files, list(parents)])
+            write_body(name, body)
+        stage_files(con, staging, table, files, parents)
+
+
+def write_body(path: str, body: str) -> None:
+    """Spool one page body for `stage_files`."""
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(body)
+
+
+def stage_files(
+    con: duckdb.DuckDBPyConnection,
+    staging: Staging,
+    table: str,
+    files: Sequence[str],
+    parents: Sequence[str | None] | None = None,
+) -> None:
+    """Stage the objects of list-response bodies spooled to `files` (`write_body`), and what
+    they nest; `parents` names, per file, the parent a nested-list page belongs to."""
+    if not files:
+        return
+    split = 'unnest(from_json(content, \'{"data":["JSON"]}\').data) AS raw, FALSE AS deleted'
+    if parents is None:
+        source = f"SELECT {split}, NULL::VARCHAR AS parent FROM read_text(?)"
+        stage_select(con, staging, table, source, [list(files)])
+        return
+    source = (
+        f"SELECT {split}, parent FROM read_text(?) JOIN "
+        "(SELECT unnest(?::VARCHAR[]) AS filename, unnest(?::VARCHAR[]) AS parent) "
+        "USING (filename)"
+    )
+    stage_select(con, staging, table, source, [list(files), list(files), list(parents)])
 
 
 def stage_select(

@@ -1,6 +1,7 @@
-"""The backfill's writer: page bodies buffered in memory, staged and written in bulk, pipelined.
+"""The backfill's writer: page bodies spooled as they come, staged and written in bulk, pipelined.
 
-The coordinator (`sync.backfill`) buffers each complete page here. A flush hands the buffer,
+The coordinator (`sync.backfill`) buffers each complete page here, spooled to a file beside the
+warehouse (the stager reads files; a body need not wait in memory). A flush hands the buffer,
 and a copy of the windows it completes, to two threads in turn: the *stager*, which parses the
 bodies into a stage area on a cursor of its own, and the *committer* — the only writer of the
 warehouse while a backfill runs — which writes the staged objects and the window progress in
@@ -26,9 +27,13 @@ the writer is closed.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
 
@@ -36,7 +41,15 @@ import duckdb
 
 from sync.client import API_VERSION
 from sync.fetch import FetchedPage
-from sync.ingest import PROBE_ROWS, Staging, clear_area, flush, prepare_area, stage_pages
+from sync.ingest import (
+    PROBE_ROWS,
+    Staging,
+    clear_area,
+    flush,
+    prepare_area,
+    stage_files,
+    write_body,
+)
 from sync.store import (
     BULK_CHECKPOINT_THRESHOLD,
     BULK_FROM_BYTES,
@@ -74,8 +87,10 @@ class Writer:
         self.buffered = 0  # bytes of page bodies waiting for the next flush
         self.in_flight = 0  # bytes of page bodies being staged or committed
         self.written: dict[str, int] = {}  # objects written per table, so far
-        self._bodies: dict[str, list[str]] = {}
-        self._children: dict[str, list[tuple[str, str]]] = {}
+        self._spool = _spool_directory(con)
+        self._spooled = 0  # files spooled so far: each its own name
+        self._bodies: dict[str, list[str]] = {}  # table -> spooled files
+        self._children: dict[str, list[tuple[str, str]]] = {}  # table -> [(parent, file)]
         self._stage_con = con.cursor()
         for area in AREAS:  # attached to the database: the committer's cursor sees them too
             prepare_area(self._stage_con, area)
@@ -85,12 +100,20 @@ class Writer:
         self._writing: deque[tuple[Future[dict[str, int]], int]] = deque()  # with their bytes
 
     def buffer(self, page: FetchedPage) -> None:
-        """Keep one complete page (with its nested children) for the next flush."""
-        self._bodies.setdefault(page.resource, []).append(page.body)
-        self.buffered += len(page.body)
+        """Keep one complete page (with its nested children) for the next flush: spooled to a
+        file as it comes (the stager reads files; the body need not wait in memory)."""
+        self._bodies.setdefault(page.resource, []).append(self._spool_body(page.body))
         for table, bodies in page.children.items():
-            self._children.setdefault(table, []).extend(bodies)
-            self.buffered += sum(len(body) for _, body in bodies)
+            self._children.setdefault(table, []).extend(
+                (parent, self._spool_body(body)) for parent, body in bodies
+            )
+
+    def _spool_body(self, body: str) -> str:
+        self._spooled += 1
+        path = os.path.join(self._spool, f"{self._spooled}.json")
+        write_body(path, body)
+        self.buffered += len(body)
+        return path
 
     def flush(self, windows: list[Window]) -> None:
         """Start staging the buffer, and writing it with `windows` as they are now, once a stage
@@ -127,6 +150,7 @@ class Writer:
         self._stager.shutdown(wait=True)
         self._committer.shutdown(wait=True)
         self._stage_con.close()
+        shutil.rmtree(self._spool, ignore_errors=True)
         if self.bulk:  # the next commit checkpoints what the WAL holds
             checkpoint_every(self.con, CHECKPOINT_THRESHOLD)
             self.bulk = False
@@ -141,12 +165,18 @@ class Writer:
         self, bodies: dict[str, list[str]], children: dict[str, list[tuple[str, str]]], area: str
     ) -> Staging:
         staging = Staging(area=area)
-        for table, pages in bodies.items():
-            stage_pages(self._stage_con, staging, table, pages)
-        for table, nested in children.items():
-            stage_pages(
-                self._stage_con, staging, table, [b for _, b in nested], [p for p, _ in nested]
-            )
+        try:
+            for table, files in bodies.items():
+                stage_files(self._stage_con, staging, table, files)
+            for table, nested in children.items():
+                stage_files(
+                    self._stage_con, staging, table, [f for _, f in nested], [p for p, _ in nested]
+                )
+        finally:  # staged or not, the flush's files are done with
+            for files in (*bodies.values(), *([f for _, f in n] for n in children.values())):
+                for file in files:
+                    with suppress(FileNotFoundError):
+                        os.remove(file)
         return staging
 
     def _transaction(
@@ -174,3 +204,18 @@ class Writer:
                 clear_area(self.con, area)
             elif staging.objects:
                 clear_area(self.con, area, *staging.objects)
+
+
+def _spool_directory(con: duckdb.DuckDBPyConnection) -> str:
+    """Where a writer spools page bodies: beside the warehouse file (`<file>.pages`), emptied
+    when a writer starts, so that pages a killed process left are not kept; one writer writes a
+    warehouse at a time (the backfill's). A temporary directory for a database in memory."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return tempfile.mkdtemp(prefix="paylens-pages-")
+    spool = f"{row[0]}.pages"
+    shutil.rmtree(spool, ignore_errors=True)
+    os.mkdir(spool)
+    return spool

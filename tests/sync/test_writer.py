@@ -126,6 +126,30 @@ def test_the_page_bytes_in_the_writer_stay_under_its_cap(tmp_path: Path) -> None
     assert writer.written == {"charges": len(pages) + 3}
 
 
+def test_pages_are_spooled_beside_the_warehouse_until_staged(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path / "master.duckdb")
+    spool = tmp_path / "master.duckdb.pages"
+    spool.mkdir()
+    (spool / "7.json").write_text('{"data": [')  # left by a killed writer
+    writer = Writer(con, lambda: NOW, lambda: None)
+    try:
+        assert list(spool.iterdir()) == []
+        writer.buffer(_page("charges", _body(_charge("ch_1", 100))))
+        assert len(list(spool.iterdir())) == 1
+        writer.flush([])
+        writer.collect()
+        assert list(spool.iterdir()) == []
+        writer.buffer(_page("refunds", '{"object": "list", "data": [{"id": '))  # cut short
+        writer.flush([])
+        with pytest.raises(duckdb.Error):
+            writer.collect()
+        assert list(spool.iterdir()) == []  # a flush that failed leaves no file either
+    finally:
+        writer.close()
+    assert not spool.exists()
+    assert con.execute("SELECT id FROM charges").fetchall() == [("ch_1",)]
+
+
 def _threshold(con: duckdb.DuckDBPyConnection) -> str:
     (threshold,) = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0]
     return str(threshold)
