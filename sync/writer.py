@@ -85,7 +85,6 @@ class Writer:
         self.bulk = False  # checkpointing at BULK_CHECKPOINT_THRESHOLD until closed
         self.in_flight_bytes = in_flight_bytes  # page bytes staged or committed at once, at most
         self.buffered = 0  # bytes of page bodies waiting for the next flush
-        self.in_flight = 0  # bytes of page bodies being staged or committed
         self.written: dict[str, int] = {}  # objects written per table, so far
         self._spool = _spool_directory(con)
         self._spooled = 0  # files spooled so far: each its own name
@@ -98,6 +97,11 @@ class Writer:
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
         self._turn = 0
         self._writing: deque[tuple[Future[dict[str, int]], int]] = deque()  # with their bytes
+
+    @property
+    def in_flight(self) -> int:
+        """Bytes of page bodies being staged or committed."""
+        return sum(size for _, size in self._writing)
 
     def buffer(self, page: FetchedPage) -> None:
         """Keep one complete page (with its nested children) for the next flush: spooled to a
@@ -123,14 +127,13 @@ class Writer:
             len(self._writing) >= len(AREAS)
             or self.in_flight + self.buffered > self.in_flight_bytes
         ):
-            self._count(self._writing.popleft())
+            self._count(self._writing.popleft()[0])
         area = AREAS[self._turn]
         self._turn = (self._turn + 1) % len(AREAS)
         snapshot = [replace(w) for w in windows]
         staged = self._stager.submit(self._stage, self._bodies, self._children, area)
         writing = self._committer.submit(self._commit, staged, snapshot, area)
         self._writing.append((writing, self.buffered))
-        self.in_flight += self.buffered
         self._bodies, self._children, self.buffered = {}, {}, 0
 
     def collect(self) -> None:
@@ -139,7 +142,7 @@ class Writer:
         failure: BaseException | None = None
         while self._writing:
             try:
-                self._count(self._writing.popleft())
+                self._count(self._writing.popleft()[0])
             except BaseException as exc:  # the first is raised once all are in
                 failure = failure or exc
         if failure is not None:
@@ -155,10 +158,8 @@ class Writer:
             checkpoint_every(self.con, CHECKPOINT_THRESHOLD)
             self.bulk = False
 
-    def _count(self, writing: tuple[Future[dict[str, int]], int]) -> None:
-        future, size = writing
-        self.in_flight -= size
-        for table, count in future.result().items():
+    def _count(self, writing: Future[dict[str, int]]) -> None:
+        for table, count in writing.result().items():
             self.written[table] = self.written.get(table, 0) + count
 
     def _stage(
