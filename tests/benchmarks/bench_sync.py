@@ -267,23 +267,7 @@ def local_ingest(sim: Simulation, tmp: Path, runs: int = 3) -> Row:
     rates: list[float] = []
     objects = 0
     for run in range(runs):
-        con = open_warehouse(tmp / f"ingest_{run}.duckdb")
-        writer = Writer(con, lambda: datetime.now(UTC), lambda: None)
-
-        def load(writer: Writer = writer) -> None:
-            for table, pages in bodies.items():
-                for start in range(0, len(pages), 50):
-                    for body in pages[start : start + 50]:
-                        writer.buffer(FetchedPage(table, body, 0, True, None, None, None))
-                    writer.flush([])
-            writer.collect()
-
-        try:
-            _, seconds = timed(load)
-        finally:
-            writer.close()
-            con.close()
-        objects = sum(writer.written.values())
+        objects, seconds = _ingest_once(bodies, tmp / f"ingest_{run}.duckdb")
         rates.append(objects / seconds)
     median = sorted(rates)[len(rates) // 2]
     return Row(
@@ -293,6 +277,27 @@ def local_ingest(sim: Simulation, tmp: Path, runs: int = 3) -> Row:
         "objects written (lines and items included) by the backfill's writer; nested lists "
         "embedded only (10 per parent), as served",
     )
+
+
+def _ingest_once(bodies: dict[str, list[str]], path: Path) -> tuple[int, float]:
+    """Objects written, and seconds, for one ingest of `bodies` into a new warehouse at `path`."""
+    con = open_warehouse(path)
+    writer = Writer(con, lambda: datetime.now(UTC), lambda: None)
+
+    def load() -> None:
+        for table, pages in bodies.items():
+            for start in range(0, len(pages), 50):
+                for body in pages[start : start + 50]:
+                    writer.buffer(FetchedPage(table, body, 0, True, None, None, None))
+                writer.flush([])
+        writer.collect()
+
+    try:
+        _, seconds = timed(load)
+    finally:
+        writer.close()
+        con.close()
+    return sum(writer.written.values()), seconds
 
 
 def _pages(objects: list[dict]) -> list[str]:
