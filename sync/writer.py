@@ -174,10 +174,11 @@ class Writer:
                     self._stage_con, staging, table, [f for _, f in nested], [p for p, _ in nested]
                 )
         finally:  # staged or not, the flush's files are done with
-            for files in (*bodies.values(), *([f for _, f in n] for n in children.values())):
-                for file in files:
-                    with suppress(FileNotFoundError):
-                        os.remove(file)
+            spooled = [f for files in bodies.values() for f in files]
+            spooled += [f for nested in children.values() for _, f in nested]
+            for file in spooled:
+                with suppress(FileNotFoundError):
+                    os.remove(file)
         return staging
 
     def _transaction(
