@@ -3,7 +3,8 @@
 Steps: simulate the sandbox business up to this very moment and serve it on a free loopback port
 with a live clock (the simulated business keeps running, `DEMO_SPEED` times faster than real
 time, so new signups, charges, failures and events keep arriving); run the sync service against
-it on the sandbox's own clock, a cycle every `DEMO_INTERVAL_SECONDS`; start the dashboard once
+it, a cycle every `DEMO_INTERVAL_SECONDS` (on the sandbox's clock, which it sends as Stripe sends
+its own, in every answer's `Date`); start the dashboard once
 the first snapshot is published and print its URL; on Ctrl-C or SIGTERM stop the service, the
 dashboard's process group and the sandbox, leaving no process behind.
 """
@@ -14,14 +15,13 @@ import dataclasses
 import logging
 import shutil
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 from app import dashboard_process
 from app.scheduler import Service
 from app.service import utc_now
 from app.settings import Secret, Settings
-from sandbox.server import SandboxServer, start_server
+from sandbox.server import start_server
 from sandbox.sim import simulate
 from sync.snapshots import current_snapshot
 
@@ -50,7 +50,7 @@ def run(settings: Settings, *, seed: int, preset: str) -> int:
         )
         _provide_example_rates(demo_settings)
         log.info("sandbox serving at %s, its clock running %gx", server.url, DEMO_SPEED)
-        service = Service(demo_settings, clock=lambda: _simulated_time(server))
+        service = Service(demo_settings)
         threading.Thread(
             target=_start_dashboard_after_first_cycle,
             args=(service,),
@@ -82,10 +82,6 @@ def _start_dashboard_after_first_cycle(service: Service) -> None:
         ".venv/bin/paylens report --json\n",
         flush=True,
     )
-
-
-def _simulated_time(server: SandboxServer) -> datetime:
-    return datetime.fromtimestamp(server.simulated_now(), UTC)
 
 
 def _provide_example_rates(settings: Settings) -> None:

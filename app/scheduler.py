@@ -33,7 +33,7 @@ import duckdb
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.errors import CommandError
-from app.service import Clock, open_master, sync_and_publish, utc_now
+from app.service import open_master, sync_and_publish
 from app.settings import Settings
 from sync.engine import RunResult
 
@@ -80,9 +80,8 @@ class Service:
         settings: Settings,
         *,
         interval_seconds: float | None = None,
-        clock: Clock = utc_now,
     ) -> None:
-        self.settings, self.clock = settings, clock
+        self.settings = settings
         self.interval = interval_seconds or settings.sync_interval_seconds
         self.stopping = threading.Event()
         self.after_sync: list[Hook] = []
@@ -144,7 +143,6 @@ class Service:
             try:
                 result = sync_and_publish(
                     self.settings,
-                    clock=self.clock,
                     should_stop=self.stopping.is_set,
                     con=self._con,
                     before_publish=self.after_sync,

@@ -20,7 +20,6 @@ from sync.snapshots import publish
 from sync.store import open_warehouse
 
 log = logging.getLogger("paylens.sync")
-Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
@@ -53,14 +52,14 @@ def sync_options(settings: Settings) -> Options:
 def sync_and_publish(
     settings: Settings,
     *,
-    clock: Clock = utc_now,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     con: duckdb.DuckDBPyConnection | None = None,
     before_publish: Sequence[Callable[[duckdb.DuckDBPyConnection, RunResult], None]] = (),
 ) -> RunResult:
-    """Steps: open the master file (unless given); sync; store the MRR segments
-    (`metrics.refresh`); publish a snapshot for the readers.
+    """Steps: open the master file (unless given); sync (on Stripe's clock, which the reader
+    takes from Stripe's answers); store the MRR segments (`metrics.refresh`); publish a snapshot
+    for the readers (named by the machine's clock: the files are this machine's, sorted by name).
 
     A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
     published only when the warehouse holds a complete backfill, so readers never see half of
@@ -73,7 +72,6 @@ def sync_and_publish(
         result = sync(
             reader,
             con,
-            clock,
             sync_options(settings),
             progress=progress or _log_progress,
             should_stop=should_stop,
@@ -88,7 +86,7 @@ def sync_and_publish(
             hook(con, result)
         published = None
         if result.complete and result.status != "abandoned":
-            published = publish(con, settings.master_path, settings.snapshot_dir, clock()).name
+            published = publish(con, settings.master_path, settings.snapshot_dir, utc_now()).name
     finally:
         if own:
             con.close()

@@ -4,6 +4,8 @@ HTTP/1.1 keep-alive with Nagle disabled (a header write followed by a body write
 otherwise wait for the client's delayed ACK on every keep-alive response). Before the API
 sees a request, the ``Gate`` numbers it, applies the rate limiter and the fault plan, and moves
 the live clock; every request is logged so tests and benchmarks can count what a client did.
+Every reply's ``Date`` header is the simulated time, as Stripe's is its own: a client that takes
+"now" from Stripe (paylens does) runs on the simulation's clock.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -82,8 +85,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` of every reply (``send_response`` adds it): the simulated time now."""
+        return formatdate(simulated_now(self.gate), usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr line; ``RequestLog`` is the record."""
+
+
+def simulated_now(gate: Gate) -> int:
+    """The simulated unix time now: where the live clock has got to, else the sim's end."""
+    return gate.live.target() if gate.live is not None else int(gate.sim.now)
 
 
 class SandboxServer:
@@ -101,8 +113,7 @@ class SandboxServer:
 
     def simulated_now(self) -> int:
         """The simulated unix time now: where the live clock has got to, else the sim's end."""
-        live = self.gate.live
-        return live.target() if live is not None else int(self.gate.sim.now)
+        return simulated_now(self.gate)
 
     def shutdown(self) -> None:
         """Stop accepting, close the socket and wait for the serving thread."""

@@ -7,6 +7,8 @@ rate limiters (`Stripe-Rate-Limited-Reason`) are retried with exponential backof
 bodies cut short and errors the SDK gave up on are retried a few times more; and every failure
 leaves this module as a single `StripeSyncError` whose `permanent` flag says whether retrying
 can help. Messages never contain the key (Stripe's own 401/403 texts quote part of it).
+Every response's `Date` header sets the reader's `AccountClock` (`sync.clock`): the sync's "now"
+is Stripe's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import stripe
 
+from sync.clock import AccountClock
 from sync.limits import RateLimiter, endpoint_of
 
 API_VERSION = "2026-10-28.endive"  # pinned; rendered into every stored row's api_version
@@ -64,11 +67,14 @@ class Page:
 
 
 class _MeteredHttpClient(stripe.RequestsClient):
-    """The SDK's HTTP client, but every attempt waits for the limiter and is counted."""
+    """The SDK's HTTP client, but every attempt waits for the limiter and is counted, and every
+    response (errors included) tells the account's clock Stripe's time."""
 
-    def __init__(self, limiter: RateLimiter | None, reads: ReadCounter, timeout: float) -> None:
+    def __init__(
+        self, limiter: RateLimiter | None, reads: ReadCounter, timeout: float, clock: AccountClock
+    ) -> None:
         super().__init__(timeout=timeout)
-        self._limiter, self._reads = limiter, reads
+        self._limiter, self._reads, self._clock = limiter, reads, clock
 
     def request(  # type: ignore[override]  # the SDK's own subclass narrows it the same way
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
@@ -76,7 +82,9 @@ class _MeteredHttpClient(stripe.RequestsClient):
         if self._limiter is not None:
             self._limiter.acquire(url)
         self._reads.add(url)
-        return super().request(method, url, headers, post_data)
+        content, status, response_headers = super().request(method, url, headers, post_data)
+        self._clock.observe_headers(response_headers, time.monotonic())
+        return content, status, response_headers
 
 
 class StripeReader:
@@ -94,15 +102,17 @@ class StripeReader:
         max_transient_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        machine_clock: Callable[[], float] = time.time,
     ) -> None:
         self.reads = ReadCounter()
         self.limiter = limiter
+        self.clock = AccountClock(machine_clock)  # Stripe's time, from every response's Date
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
             stripe_version=API_VERSION,
             max_network_retries=max_network_retries,
-            http_client=_MeteredHttpClient(limiter, self.reads, timeout_seconds),
+            http_client=_MeteredHttpClient(limiter, self.reads, timeout_seconds, self.clock),
         )
         self._retries = {"rate": max_rate_limit_retries, "transient": max_transient_retries}
         self._sleep = sleep

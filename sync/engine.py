@@ -1,15 +1,20 @@
 """A sync run: backfill when needed, else one events poll; history; the run's record.
 
+"Now" is the account's: every time here is read from the reader's `AccountClock` (Stripe's
+`Date` header, `sync.clock`), never the machine's.
+
 Steps of `sync`:
-1. record the run as `running` (a crash leaves a visible trace, and its reads still count);
-2. decide: no backfill yet, or an events cursor too old to poll (Stripe keeps 30 days of
-   events) → start a backfill, recording the events cursor first; a backfill in progress →
-   resume its pending windows; otherwise → incremental;
+1. assume the clock offset the previous run learned; decide: no backfill yet → start one
+   (recording the events cursor first); a backfill in progress → resume its pending windows;
+   otherwise → incremental;
+2. a backfill run first hears Stripe's time (one cheap read); record the run as `running` (a
+   crash leaves a visible trace, and its reads still count);
 3. backfill: every pending window in parallel (`sync.backfill`); once complete, poll the events
    that happened meanwhile;
-4. incremental: one events poll (`sync.incremental`);
-5. rebuild the history tables (`sync.history`), then record the run's end, its reads and the
-   month's reads.
+4. incremental: one events poll (`sync.incremental`); when its first page shows, by Stripe's
+   clock, a cursor too old to poll (Stripe keeps 30 days of events), the run becomes a backfill;
+5. rebuild the history tables (`sync.history`), then record the run's end on the account's
+   clock, its reads, and the offset between Stripe's clock and the machine's.
 """
 
 from __future__ import annotations
@@ -19,17 +24,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 
-from sync.backfill import Backfill, Clock, Options, Progress
+from sync.backfill import Backfill, Options, Progress
 from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
+from sync.clock import AccountClock
 from sync.fetch import RESOURCES
 from sync.history import rebuild_history
 from sync.incremental import CURSOR, REFRESHED, poll, stage_deleted, unix
 from sync.ingest import Staging, flush
-from sync.store import BACKFILL, delete_state, get_state, set_state, transaction
+from sync.store import BACKFILL, CLOCK, delete_state, get_state, set_state, transaction
 from sync.windows import initial, load, save
 
 
@@ -51,7 +57,6 @@ class RunResult:
 def sync(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
-    clock: Clock,
     options: Options | None = None,
     *,
     progress: Progress | None = None,
@@ -59,52 +64,87 @@ def sync(
 ) -> RunResult:
     """One run; never raises for a Stripe error (it is recorded and returned)."""
     options = options or Options()
-    kind = _kind(con, clock, options)
+    clock = reader.clock
+    assumed = _assume_offset(con, clock)
+    kind = _kind(con)
     result = RunResult(uuid.uuid4().hex, kind, "ok", 0)
     reads_before = reader.reads.total
-    _record_start(con, result, clock())
+    begun = time.monotonic()
+    unheard = _hear_the_time(reader) if kind == "backfill" else None
+    guessed = not clock.observed
+    _record_start(con, result, clock.at(begun), clock.last_seen())
 
     def save_reads() -> None:
-        _record_reads(con, result.run_id, reader.reads.total - reads_before, clock())
+        _record_reads(con, result.run_id, reader.reads.total - reads_before)
 
     try:
-        if kind == "backfill":
-            _backfill(reader, con, clock, options, result, progress, should_stop, save_reads)
-        else:
-            _poll(reader, con, clock, options, result)
+        if unheard is not None:
+            raise unheard
+        if kind == "incremental" and not _poll(reader, con, options, result, fresh=True):
+            result.kind = "backfill"  # the cursor is too old by Stripe's clock
+            _record_kind(con, result, clock.at(begun), clock.last_seen())
+            guessed = False
+        if result.kind == "backfill":
+            _backfill(reader, con, options, result, progress, should_stop, save_reads)
     except StripeSyncError as exc:
         result.status, result.error, result.exception = "failed", str(exc), exc
     result.reads = reader.reads.total - reads_before
     result.complete = (get_state(con, BACKFILL) or {}).get("status") == "done"
     if result.complete:
         started = time.monotonic()
-        result.history_rebuilt = rebuild_history(con, clock())
+        # what the run observed is as of Stripe's last answer (a still sandbox stays on its day)
+        result.history_rebuilt = rebuild_history(con, clock.last_seen() or clock())
         result.seconds["history"] = time.monotonic() - started
-    _record_end(con, result, clock())
+    _record_end(con, result, clock, clock.at(begun) if guessed else None, assumed)
     return result
 
 
-def _kind(con: duckdb.DuckDBPyConnection, clock: Clock, options: Options) -> str:
+def _kind(con: duckdb.DuckDBPyConnection) -> str:
+    """What the warehouse asks for; an incremental run checks the cursor's age once Stripe has
+    told it the time (`_poll`)."""
     backfill = get_state(con, BACKFILL)
-    if backfill is None or backfill.get("status") != "done":
-        return "backfill"
-    cursor = get_state(con, CURSOR)
-    if cursor is None or unix(clock()) - int(cursor["at"]) > options.cursor_max_age_seconds:
+    if backfill is None or backfill.get("status") != "done" or get_state(con, CURSOR) is None:
         return "backfill"
     return "incremental"
+
+
+def _assume_offset(con: duckdb.DuckDBPyConnection, clock: AccountClock) -> float:
+    """Until Stripe answers, its clock is the machine's plus the offset the last run learned
+    (none: the machine's). Returns the offset assumed."""
+    offset = float((get_state(con, CLOCK) or {}).get("offset_seconds", 0.0))
+    if not clock.observed:
+        clock.assume_offset(offset)
+    return offset
+
+
+def _hear_the_time(reader: StripeReader) -> StripeSyncError | None:
+    """Hear Stripe's time before a backfill run is recorded: the events cursor it records and
+    the events window (from the latest backfill run's start) must not be a guess ahead of
+    Stripe. One cheap read; any answer carries a `Date` (an error too). Returns what stops the
+    run: a refused key, or no answer at all."""
+    if reader.clock.observed:
+        return None
+    try:
+        reader.page("/v1/events", {"limit": 1})
+    except AuthError as exc:
+        return exc
+    except StripeSyncError as exc:
+        return None if reader.clock.observed else exc
+    return None
 
 
 def _backfill(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
-    clock: Clock,
     options: Options,
     result: RunResult,
     progress: Progress | None,
     should_stop: Callable[[], bool],
     on_flush: Callable[[], None],
 ) -> None:
-    """Start (cursor first) or resume the windows, then catch up with the events meanwhile."""
+    """Start (Stripe's time, then the cursor) or resume the windows, then catch up with the
+    events meanwhile."""
+    clock = reader.clock
     if (get_state(con, BACKFILL) or {}).get("status") != "running":
         with transaction(con):
             set_state(con, CURSOR, {"at": unix(clock())}, clock())
@@ -137,7 +177,7 @@ def _backfill(
             result.objects[table] = result.objects.get(table, 0) + count
         set_state(con, BACKFILL, {"status": "done", "finished": unix(clock())}, clock())
         set_state(con, REFRESHED, {"at": unix(clock())}, clock())
-    _poll(reader, con, clock, options, result)
+    _poll(reader, con, options, result)
     if outcome.errors:
         result.status = "partial"
 
@@ -145,49 +185,108 @@ def _backfill(
 def _poll(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
-    clock: Clock,
     options: Options,
     result: RunResult,
-) -> None:
+    *,
+    fresh: bool = False,
+) -> bool:
+    """One events poll; with `fresh`, False (nothing applied) when the cursor is too old."""
     started = time.monotonic()
     outcome = poll(
         reader,
         con,
-        clock,
         overlap_seconds=options.events_overlap_seconds,
         refresh_seconds=options.webhook_refresh_seconds,
+        max_age_seconds=options.cursor_max_age_seconds if fresh else None,
     )
     for table, count in outcome.objects.items():
         result.objects[table] = result.objects.get(table, 0) + count
     result.seconds["poll"] = time.monotonic() - started
+    return not outcome.stale
 
 
-def _record_start(con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime) -> None:
+def _record_start(
+    con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime, seen: datetime | None
+) -> None:
+    """The run as `running`. Its start is a guess when Stripe has not answered yet (`seen`
+    None, an incremental run), corrected when the run ends."""
     con.execute(
-        "INSERT INTO sync_runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')",
-        [result.run_id, result.kind, now],
+        "INSERT INTO sync_runs (run_id, kind, started_at, status, account_time) "
+        "VALUES (?, ?, ?, 'running', ?)",
+        [result.run_id, result.kind, _naive(now), None if seen is None else _naive(seen)],
     ).fetchall()
 
 
-def _record_reads(con: duckdb.DuckDBPyConnection, run_id: str, reads: int, now: datetime) -> None:
+def _record_kind(
+    con: duckdb.DuckDBPyConnection, result: RunResult, started: datetime, seen: datetime | None
+) -> None:
+    """An incremental run turned backfill, with its start on Stripe's clock (see
+    `_hear_the_time`)."""
+    con.execute(
+        "UPDATE sync_runs SET kind = ?, started_at = ?, account_time = ? WHERE run_id = ?",
+        [result.kind, _naive(started), None if seen is None else _naive(seen), result.run_id],
+    ).fetchall()
+
+
+def _record_reads(con: duckdb.DuckDBPyConnection, run_id: str, reads: int) -> None:
     """Reads so far, so a run that is killed still counts what it spent (inside a flush)."""
     con.execute("UPDATE sync_runs SET reads = ? WHERE run_id = ?", [reads, run_id]).fetchall()
 
 
-def _record_end(con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime) -> None:
+def _record_end(
+    con: duckdb.DuckDBPyConnection,
+    result: RunResult,
+    clock: AccountClock,
+    started: datetime | None,
+    assumed: float,
+) -> None:
+    """The run's end on Stripe's clock (and its start, when that was a guess), Stripe's time at
+    its last answer (`account_time`), and the offset the next run assumes until Stripe answers;
+    the runs since the last one that heard Stripe, dated by the offset they assumed, are dated
+    again by the one learned."""
     if isinstance(result.exception, AuthError):
         result.errors = {}
+    seen = clock.last_seen()
     with transaction(con):
+        if clock.observed:
+            _redate_unheard(con, result.run_id, clock.offset() - assumed)
+        if started is not None:
+            con.execute(
+                "UPDATE sync_runs SET started_at = ? WHERE run_id = ?",
+                [_naive(started), result.run_id],
+            ).fetchall()
         con.execute(
-            "UPDATE sync_runs SET finished_at = ?, status = ?, reads = ?, objects = ?, error = ?, "
-            "errors = ? WHERE run_id = ?",
+            "UPDATE sync_runs SET finished_at = ?, status = ?, reads = ?, objects = ?, "
+            "error = ?, errors = ?, account_time = ? WHERE run_id = ?",
             [
-                now,
+                _naive(clock()),
                 result.status,
                 result.reads,
                 json.dumps(result.objects),
                 result.error or ("; ".join(result.errors.values()) or None),
                 json.dumps(result.errors) if result.errors else None,
+                None if seen is None else _naive(seen),
                 result.run_id,
             ],
         ).fetchall()
+        if clock.observed:
+            set_state(con, CLOCK, {"offset_seconds": round(clock.offset(), 3)}, clock())
+
+
+def _redate_unheard(con: duckdb.DuckDBPyConnection, run_id: str, shift: float) -> None:
+    """Runs that never heard from Stripe (no `account_time`: failed, or killed before its
+    answer) since the last that did were dated by the machine plus the offset this run
+    assumed: move them by what it was off."""
+    con.execute(
+        "UPDATE sync_runs SET started_at = started_at + to_microseconds(?), "
+        "finished_at = finished_at + to_microseconds(?) "
+        "WHERE account_time IS NULL AND run_id <> ? AND started_at > coalesce("
+        "(SELECT max(finished_at) FROM sync_runs WHERE account_time IS NOT NULL), "
+        "TIMESTAMP '1970-01-01')",
+        [round(shift * 1e6), round(shift * 1e6), run_id],
+    ).fetchall()
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without a zone: DuckDB would store an aware time converted to its session zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None)

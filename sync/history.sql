@@ -159,6 +159,20 @@ FROM (
     ) WHERE previous IS DISTINCT FROM status
 );
 
+-- Undated changes (one kind of them; the item kinds follow the item history): the status at
+-- the window's start (rank 3, `event`) differs from the one the invoices and subscription
+-- fields gave before it, so the change happened at a moment no object records.
+DELETE FROM undated_changes WHERE subscription IN (SELECT subscription FROM history_scope);
+INSERT INTO undated_changes
+SELECT h.subscription, '', p.valid_from, h.valid_from, 'window_start', NULL, NULL, NULL, NULL,
+       p.status, h.status
+FROM subscription_status_history AS h
+JOIN subscription_status_history AS p
+  ON p.subscription = h.subscription AND p.valid_to = h.valid_from
+JOIN events_window AS w ON h.valid_from = w.since
+WHERE h.subscription IN (SELECT subscription FROM history_scope) AND h.source = 'event'
+  AND p.source <> 'event';
+
 -- 3. Item history. Every source gives item *transitions*: an item's price, quantity and
 -- discounts from a moment on, or its absence (price NULL). Sources, weakest first (rank):
 --   0 the item as it is now, from its current period start: a guess, only where no line starts;
@@ -237,34 +251,33 @@ SELECT s.subscription, s.moment, s.rank, s.source, s.tie,
 FROM sets AS s
 LEFT JOIN LATERAL (SELECT unnest(CAST(s.items->'$.data' AS JSON[])) AS i) ON TRUE;
 
-DELETE FROM subscription_item_history
-WHERE subscription IN (SELECT subscription FROM history_scope);
-INSERT INTO subscription_item_history
+CREATE OR REPLACE TEMP TABLE item_steps AS
 WITH
 present AS (  -- transitions to a state
     SELECT l.subscription, l.subscription_item, l.price, l.quantity, l.discounts,
-           l.period_start AS moment, l.period_end, 1 AS rank, 'invoice' AS source, '' AS tie
+           l.period_start AS moment, l.period_end, 1 AS rank, 'invoice' AS source, '' AS tie,
+           coalesce(l.proration, FALSE) AS proration
     FROM invoice_lines AS l
     WHERE l.subscription_item IS NOT NULL AND l.price IS NOT NULL AND l.period_start IS NOT NULL
       AND (coalesce(l.proration, FALSE) = FALSE OR l.amount > 0)
     UNION ALL
     SELECT i.subscription, i.id, i.price, i.quantity, i.discounts,
-           coalesce(i.current_period_start, i.created), NULL, 0, 'subscription', ''
+           coalesce(i.current_period_start, i.created), NULL, 0, 'subscription', '', FALSE
     FROM subscription_items AS i
     UNION ALL
     SELECT subscription, subscription_item, price, quantity, discounts, moment, NULL, rank, source,
-           tie
+           tie, FALSE
     FROM item_sets WHERE subscription_item IS NOT NULL
 ),
 absent AS (  -- transitions to absence: a credit for unused time, an item missing from a set
     SELECT l.subscription, l.subscription_item, NULL AS price, NULL AS quantity,
            NULL AS discounts, l.period_start AS moment, NULL AS period_end, 1 AS rank,
-           'invoice' AS source, '' AS tie
+           'invoice' AS source, '' AS tie, TRUE AS proration
     FROM invoice_lines AS l
     WHERE l.subscription_item IS NOT NULL AND l.proration AND l.amount < 0
     UNION ALL
     SELECT s.subscription, k.subscription_item, NULL, NULL, NULL, s.moment, NULL, s.rank, s.source,
-           s.tie
+           s.tie, FALSE
     FROM (SELECT DISTINCT subscription, moment, rank, source, tie FROM item_sets WHERE complete)
          AS s
     JOIN (SELECT DISTINCT subscription, subscription_item FROM present) AS k USING (subscription)
@@ -296,10 +309,16 @@ steps AS (
       AND NOT (rank = 2 AND before_moment IS NOT NULL AND price IS NOT DISTINCT FROM before_price
                AND quantity IS NOT DISTINCT FROM before_quantity
                AND discounts IS NOT DISTINCT FROM before_discounts)
-),
+)
+SELECT * FROM steps;
+
+DELETE FROM subscription_item_history
+WHERE subscription IN (SELECT subscription FROM history_scope);
+INSERT INTO subscription_item_history
+WITH
 cut AS (
     SELECT *, lead(moment) OVER w AS next, lead(price) OVER w IS NULL AS next_absent
-    FROM steps WINDOW w AS (PARTITION BY subscription_item ORDER BY moment)
+    FROM item_steps WINDOW w AS (PARTITION BY subscription_item ORDER BY moment)
 ),
 ended AS (
     SELECT c.*, s.ended_at,
@@ -320,3 +339,38 @@ SELECT subscription, subscription_item, price, quantity, discounts, moment AS va
 FROM ended
 WHERE price IS NOT NULL
   AND NOT coalesce(valid_to <= valid_from, FALSE);  -- seen again after its subscription ended
+
+-- Undated item changes: a price or quantity that some later source shows without anything
+-- dating it — the set at the window's start differing from what the invoices said before it,
+-- or a renewal line (not a proration) differing from the state before it (a change without
+-- proration: it shows on the next invoice only). The history places it at that moment.
+INSERT INTO undated_changes
+SELECT s.subscription, s.subscription_item, s.before_moment, s.moment,
+       CASE WHEN s.rank = 2 THEN 'window_start' ELSE 'invoice' END,
+       s.before_price, s.before_quantity, s.price, s.quantity, NULL, NULL
+FROM item_steps AS s, events_window AS w
+WHERE s.before_moment IS NOT NULL AND s.before_price IS NOT NULL
+  AND (s.price IS DISTINCT FROM s.before_price OR s.quantity IS DISTINCT FROM s.before_quantity)
+  AND ((s.rank = 2 AND s.tie = '' AND s.moment = w.since)
+       OR (s.rank = 1 AND NOT s.proration AND s.moment < coalesce(w.since, 'infinity')))
+  -- a metered item's quantity is its usage, billed in arrears: it changes every period
+  AND NOT EXISTS (SELECT 1 FROM prices AS p
+                  WHERE p.id IN (s.price, s.before_price) AND p.usage_type = 'metered')
+ON CONFLICT DO NOTHING;
+
+-- An item of a subscription that ended before the window whose object shows another price or
+-- quantity than the last state the invoices gave: changed after that, at a moment no object
+-- records (the history keeps the invoiced state; the row says when it ended).
+INSERT INTO undated_changes
+SELECT s.subscription, s.subscription_item, s.moment, s.ended_at, 'subscription',
+       s.price, s.quantity, i.price, i.quantity, NULL, NULL
+FROM (SELECT t.*, e.ended_at FROM item_steps AS t
+      JOIN subscriptions AS e ON e.id = t.subscription AND t.moment < e.ended_at
+      QUALIFY row_number() OVER (PARTITION BY t.subscription_item ORDER BY t.moment DESC) = 1)
+     AS s
+JOIN subscription_items AS i ON i.id = s.subscription_item, events_window AS w
+WHERE s.price IS NOT NULL AND s.ended_at <= coalesce(w.since, 'infinity')
+  AND (i.price IS DISTINCT FROM s.price OR i.quantity IS DISTINCT FROM s.quantity)
+  AND NOT EXISTS (SELECT 1 FROM prices AS p
+                  WHERE p.id IN (s.price, i.price) AND p.usage_type = 'metered')
+ON CONFLICT DO NOTHING;

@@ -2,7 +2,9 @@
 
 Steps of `poll`:
 1. list events created since the cursor minus an overlap (late-listed events are not missed;
-   those seen before are recognised by id and not applied again) — one read when idle;
+   those seen before are recognised by id and not applied again) — one read when idle. The
+   first page tells Stripe's time (the reader's `AccountClock`): when the cursor turns out to be
+   older than Stripe keeps events, nothing is applied and the poll says so (`stale`);
 2. stage them; of the events not stored yet, keep per object the newest, unless a stored event
    about that object is newer still;
 3. stage each kept event's `data.object` into its table (`*.deleted` marks it deleted; a
@@ -20,6 +22,7 @@ Steps of `poll`:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from sync.client import API_VERSION, StripeReader
+from sync.client import API_VERSION, Page, StripeReader
 from sync.fetch import PAGE_SIZE, complete_nested
 from sync.history import note_changes
 from sync.ingest import Staging, flush, stage_pages, stage_select
@@ -63,6 +66,7 @@ class PollOutcome:
     events: int = 0
     applied: int = 0
     objects: dict[str, int] = field(default_factory=dict)
+    stale: bool = False  # the cursor was older than `max_age_seconds`: nothing was applied
 
 
 def unix(moment: datetime) -> int:
@@ -72,16 +76,24 @@ def unix(moment: datetime) -> int:
 def poll(
     reader: StripeReader,
     con: duckdb.DuckDBPyConnection,
-    clock: Clock,
     *,
     overlap_seconds: int,
     refresh_seconds: int,
+    max_age_seconds: int | None = None,
 ) -> PollOutcome:
-    """Apply what happened since the last poll; the cursor moves only if all of it is stored."""
-    started = unix(clock())
+    """Apply what happened since the last poll; the cursor moves only if all of it is stored.
+    With `max_age_seconds`, a cursor older than that by Stripe's clock applies nothing."""
+    clock = reader.clock
+    asked = time.monotonic()
     cursor = int(get_state(con, CURSOR)["at"])
     staging, outcome = Staging(), PollOutcome()
-    pages = list_all(reader, "/v1/events", {"created[gte]": max(0, cursor - overlap_seconds)})
+    params = {"created[gte]": max(0, cursor - overlap_seconds)}
+    first = reader.page("/v1/events", {**params, "limit": PAGE_SIZE})
+    started = unix(clock.at(asked))  # Stripe's time when the poll began, known from its answer
+    if max_age_seconds is not None and unix(clock()) - cursor > max_age_seconds:
+        outcome.stale = True
+        return outcome
+    pages = list_all(reader, "/v1/events", params, first=first)
     stage_pages(con, staging, "events", [body for _, body in pages])
     outcome.events = sum(len(data) for data, _ in pages)
     newest = max((e["created"] for data, _ in pages for e in data), default=cursor)
@@ -122,15 +134,15 @@ def stage_deleted(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
 
 
 def list_all(
-    reader: StripeReader, path: str, params: dict[str, Any]
+    reader: StripeReader, path: str, params: dict[str, Any], *, first: Page | None = None
 ) -> list[tuple[list[dict[str, Any]], str]]:
-    """Every page of a list: (decoded objects, body text)."""
+    """Every page of a list: (decoded objects, body text); `first`: its first page, if read."""
     pages, cursor = [], None
     while True:
         query = {**params, "limit": PAGE_SIZE}
         if cursor is not None:
             query["starting_after"] = cursor
-        page = reader.page(path, query)
+        page = first if first is not None and cursor is None else reader.page(path, query)
         data = page.data.get("data") or []
         pages.append((data, page.body))
         if not page.data.get("has_more") or not data:

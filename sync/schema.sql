@@ -51,21 +51,25 @@ CREATE TABLE IF NOT EXISTS subscription_observations (
     PRIMARY KEY (subscription, observed_at)
 );
 
--- One row per sync run: what it read and wrote, and how it ended.
+-- One row per sync run: what it read and wrote, and how it ended. Its times are on the
+-- account's clock (Stripe's `Date` header, sync/clock.py), never the machine's.
 CREATE TABLE IF NOT EXISTS sync_runs (
-    run_id      VARCHAR PRIMARY KEY,
-    kind        VARCHAR NOT NULL,        -- backfill | incremental
-    started_at  TIMESTAMP NOT NULL,
-    finished_at TIMESTAMP,
-    status      VARCHAR NOT NULL,        -- running | ok | partial | failed | abandoned
-    reads       INTEGER NOT NULL DEFAULT 0,
-    objects     JSON,                    -- {"customers": 120, ...}
-    error       VARCHAR,
-    errors      JSON                     -- {"refunds": "the API key may not read ..."}
+    run_id       VARCHAR PRIMARY KEY,
+    kind         VARCHAR NOT NULL,       -- backfill | incremental
+    started_at   TIMESTAMP NOT NULL,
+    finished_at  TIMESTAMP,
+    status       VARCHAR NOT NULL,       -- running | ok | partial | failed | abandoned
+    reads        INTEGER NOT NULL DEFAULT 0,
+    objects      JSON,                   -- {"customers": 120, ...}
+    error        VARCHAR,
+    errors       JSON,                   -- {"refunds": "the API key may not read ..."}
+    account_time TIMESTAMP               -- Stripe's time at the run's last response; NULL: none
 );
+-- Warehouses created before `account_time` existed.
+ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS account_time TIMESTAMP;
 
 -- The sync's own bookkeeping: the events cursor, the backfill in progress, when webhook
--- endpoints were last listed. One JSON value per key.
+-- endpoints were last listed, Stripe's clock minus the machine's. One JSON value per key.
 CREATE TABLE IF NOT EXISTS sync_state (
     key        VARCHAR PRIMARY KEY,
     value      JSON NOT NULL,
@@ -92,4 +96,25 @@ FROM sync_runs GROUP BY ALL;
 -- (sync/history.py rebuilds them and empties the table in one transaction).
 CREATE TABLE IF NOT EXISTS history_pending (
     subscription VARCHAR PRIMARY KEY
+);
+
+-- Changes the API cannot date (docs/SYNC.md "What cannot be known"): a subscription's state
+-- reconstructed from its invoices disagrees with a later state that is known (the one at the
+-- events window's start, or the next renewal invoice). The change happened after `earliest`
+-- (the start of the last span that showed the old state) and at or before `placed_at`, where
+-- the history places it. One row per item (price and quantity) or per status change
+-- (`subscription_item` = ''); rebuilt with the subscription's history.
+CREATE TABLE IF NOT EXISTS undated_changes (
+    subscription      VARCHAR NOT NULL,
+    subscription_item VARCHAR NOT NULL,
+    earliest          TIMESTAMP,
+    placed_at         TIMESTAMP NOT NULL,
+    shown_by          VARCHAR NOT NULL,  -- window_start | invoice
+    before_price      VARCHAR,           -- NULL: the item was absent (or a status change)
+    before_quantity   BIGINT,
+    after_price       VARCHAR,
+    after_quantity    BIGINT,
+    before_status     VARCHAR,           -- status changes only
+    after_status      VARCHAR,
+    PRIMARY KEY (subscription, subscription_item, placed_at)
 );

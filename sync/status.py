@@ -1,14 +1,15 @@
-"""What `paylens sync status` shows: cursor age, last runs, objects, errors, reads this month."""
+"""What `paylens sync status` shows: cursor age, last runs, objects, errors, reads this month
+(all on the account's clock)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 
-from sync.store import get_state
+from sync.store import CLOCK, get_state
 
 MONTHLY_READ_FLOOR = 10_000  # Stripe's floor of read requests a month for any account
 TABLES = (
@@ -18,8 +19,12 @@ TABLES = (
 )  # fmt: skip
 
 
-def sync_status(con: duckdb.DuckDBPyConnection, now: datetime, runs: int = 5) -> dict[str, Any]:
-    """A JSON-ready summary of the sync's state as of `now`."""
+def sync_status(
+    con: duckdb.DuckDBPyConnection, machine_now: datetime, runs: int = 5
+) -> dict[str, Any]:
+    """A JSON-ready summary of the sync's state now, on the account's clock: the machine's time
+    `machine_now` plus the offset from Stripe's clock the last run learned (`sync.clock`)."""
+    now = account_now(con, machine_now)
     cursor = get_state(con, "events_cursor")
     backfill = get_state(con, "backfill") or {}
     month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -41,6 +46,12 @@ def sync_status(con: duckdb.DuckDBPyConnection, now: datetime, runs: int = 5) ->
         },
         "runs": _runs(con, runs),
     }
+
+
+def account_now(con: duckdb.DuckDBPyConnection, machine_now: datetime) -> datetime:
+    """Stripe's time by the machine's and the offset the last run learned (none: the machine's)."""
+    offset = (get_state(con, CLOCK) or {}).get("offset_seconds", 0.0)
+    return machine_now + timedelta(seconds=float(offset))
 
 
 def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 Objects are written by `sync.ingest` (bulk, typed in SQL); this module holds what every writer
 shares: the schema, an all-or-nothing transaction, and the small key/value `sync_state`
-(events cursor, backfill in progress, last webhook refresh).
+(events cursor, backfill in progress, last webhook refresh, the account clock's offset).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sync.schema import schema_sql
 
 BACKFILL_MEMORY = "512MB"  # DuckDB's buffer pool while pages stream in (SPEC: a backfill ≤ 1 GB)
 BACKFILL = "backfill"  # the sync_state key of the (re-)backfill: running or done, and when
+CLOCK = "account_clock"  # the sync_state key of Stripe's clock minus the machine's (sync.clock)
 WRITE_THREADS = 1  # DuckDB threads while pages stream in (see open_warehouse)
 REBUILD_THREADS = 2  # for the history rebuild, which runs alone: its scans are the cost
 # for the history rebuild: its joins and window functions cannot all spill; it runs in batches of

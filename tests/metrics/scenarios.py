@@ -13,7 +13,6 @@ from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from sync.snapshots import SnapshotReader
 from tests.conftest import settings_for
-from tests.sync.warehouse_checks import sim_clock
 
 DEMO_SEED = 7
 DEMO_UNTIL = date(2026, 11, 20)
@@ -30,7 +29,7 @@ def synced_snapshot(sim: Simulation, data_dir: Path) -> duckdb.DuckDBPyConnectio
     """Sync `sim` through the real sandbox server and open the published snapshot read-only."""
     with start_server(sim) as server:
         settings = settings_for(server, data_dir)
-        result = sync_and_publish(settings, clock=sim_clock(sim))
+        result = sync_and_publish(settings)
         assert result.status == "ok", result.error
     con = SnapshotReader(settings.snapshot_dir).connection()
     assert con is not None

@@ -19,7 +19,7 @@ from sandbox.clock import DAY_SECONDS, day_end
 from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from tests.conftest import settings_for
-from tests.sync.warehouse_checks import OBJECT_TABLES, checksum, sim_clock
+from tests.sync.warehouse_checks import OBJECT_TABLES, checksum
 
 pytestmark = pytest.mark.slow  # three syncs of `demo` (~25 s)
 
@@ -52,17 +52,17 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     tmp = tmp_path_factory.mktemp("deletions")
     with start_server(sim) as server:
         settings = settings_for(server, tmp / "incremental")
-        assert sync_and_publish(settings, clock=sim_clock(sim)).kind == "backfill"
+        assert sync_and_publish(settings).kind == "backfill"
     con = duckdb.connect(str(settings.master_path), read_only=True)
     before = {table: _typed(con, table) for table in TYPED}
     con.close()
     sim.advance(day_end(UNTIL))
     with start_server(sim) as server:  # a server serves the state it started with
         settings = settings_for(server, tmp / "incremental")
-        result = sync_and_publish(settings, clock=sim_clock(sim))
+        result = sync_and_publish(settings)
         assert (result.kind, result.status) == ("incremental", "ok")
         again = settings_for(server, tmp / "fresh")
-        assert sync_and_publish(again, clock=sim_clock(sim)).kind == "backfill"
+        assert sync_and_publish(again).kind == "backfill"
     incremental = duckdb.connect(str(settings.master_path), read_only=True)
     fresh = duckdb.connect(str(again.master_path), read_only=True)
     yield Synced(sim, start, before, incremental, fresh)

@@ -8,6 +8,7 @@ exactly what one pass over the whole warehouse gives.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,12 +21,11 @@ from sandbox.sim import simulate
 from sync.history import STATE, rebuild_history
 from sync.store import delete_state, open_warehouse
 from tests.conftest import PRESET, SEED, UNTIL, settings_for
-from tests.sync.warehouse_checks import sim_clock
 
-HISTORY = ("subscription_item_history", "subscription_status_history")
+HISTORY = ("subscription_item_history", "subscription_status_history", "undated_changes")
 
 
-def _rebuilt_from_scratch(master: Path, copy: Path, now_clock: object) -> duckdb.DuckDBPyConnection:
+def _rebuilt_from_scratch(master: Path, copy: Path) -> duckdb.DuckDBPyConnection:
     """A copy of the warehouse whose history is rebuilt for every subscription."""
     shutil.copy(master, copy)
     con = open_warehouse(copy)
@@ -49,27 +49,27 @@ def _differences(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def kept_up(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, list[int]]:
-    """A backfill, a sync five days later, then an idle one; how many subscriptions each rebuilt
-    (every one after the backfill)."""
+def kept_up(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, datetime, list[int]]:
+    """A backfill, a sync five days later, then an idle one; Stripe's time at the last; how many
+    subscriptions each rebuilt (every one after the backfill)."""
     sim = simulate(SEED, UNTIL, PRESET)
     data_dir = tmp_path_factory.mktemp("kept_up")
     rebuilt = []
     with start_server(sim) as server:
-        result = sync_and_publish(settings_for(server, data_dir), clock=sim_clock(sim))
+        result = sync_and_publish(settings_for(server, data_dir))
         assert result.history_rebuilt == len(sim.subscriptions)  # every one after a backfill
         rebuilt.append(result.history_rebuilt)
     sim.advance(sim.now + 5 * 86_400)
     with start_server(sim) as server:
         for _ in range(2):
-            result = sync_and_publish(settings_for(server, data_dir), clock=sim_clock(sim))
+            result = sync_and_publish(settings_for(server, data_dir))
             assert (result.kind, result.status) == ("incremental", "ok")
             rebuilt.append(result.history_rebuilt)
-    return data_dir / "master.duckdb", sim_clock(sim), rebuilt
+    return data_dir / "master.duckdb", datetime.fromtimestamp(sim.now, UTC), rebuilt
 
 
 def test_a_poll_rebuilds_only_the_subscriptions_it_touched_and_an_idle_one_none(
-    kept_up: tuple[Path, object, list[int]],
+    kept_up: tuple[Path, datetime, list[int]],
 ) -> None:
     _, _, (backfill, poll, idle) = kept_up
     assert 0 < poll < backfill / 2
@@ -77,26 +77,26 @@ def test_a_poll_rebuilds_only_the_subscriptions_it_touched_and_an_idle_one_none(
 
 
 def test_history_kept_up_per_subscription_equals_a_rebuild_of_all(
-    kept_up: tuple[Path, object, list[int]], tmp_path: Path
+    kept_up: tuple[Path, datetime, list[int]], tmp_path: Path
 ) -> None:
-    master, clock, _ = kept_up
-    con = _rebuilt_from_scratch(master, tmp_path / "scratch.duckdb", clock)
+    master, now, _ = kept_up
+    con = _rebuilt_from_scratch(master, tmp_path / "scratch.duckdb")
     try:
         total = con.execute("SELECT count(*) FROM subscriptions").fetchall()[0][0]
-        assert rebuild_history(con, clock()) == total  # type: ignore[operator]
+        assert rebuild_history(con, now) == total
         assert _differences(con, master) == dict.fromkeys(HISTORY, 0)
     finally:
         con.close()
 
 
 def test_small_batches_give_the_same_history_as_one(
-    kept_up: tuple[Path, object, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kept_up: tuple[Path, datetime, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    master, clock, _ = kept_up
+    master, now, _ = kept_up
     monkeypatch.setattr(sync.history, "BATCH", 7)
-    con = _rebuilt_from_scratch(master, tmp_path / "batched.duckdb", clock)
+    con = _rebuilt_from_scratch(master, tmp_path / "batched.duckdb")
     try:
-        rebuild_history(con, clock())  # type: ignore[operator]
+        rebuild_history(con, now)
         assert _differences(con, master) == dict.fromkeys(HISTORY, 0)
         rows = con.execute("SELECT count(*) FROM subscription_item_history").fetchall()[0][0]
         assert rows > 0

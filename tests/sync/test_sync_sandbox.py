@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ from sandbox.sim import Simulation, simulate
 from sync.limits import endpoint_of
 from sync.store import open_warehouse, set_state
 from tests.conftest import PRESET, SEED, UNTIL, settings_for
-from tests.sync.warehouse_checks import checksums, ids, sim_clock, sync_process
+from tests.sync.warehouse_checks import checksums, ids, sync_process
 
 NESTED = {"subscription_items": "subscription_items", "invoice_lines": "invoice_lines"}
 EVENT_DAYS = 30 * 86_400
@@ -63,7 +64,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simula
     sim = simulate(SEED, UNTIL, PRESET)
     data_dir = tmp_path_factory.mktemp("reference")
     with start_server(sim) as server:
-        result = sync_and_publish(settings_for(server, data_dir), clock=sim_clock(sim))
+        result = sync_and_publish(settings_for(server, data_dir))
     assert (result.status, result.errors) == ("ok", {})
     yield sim, data_dir / "master.duckdb"
 
@@ -81,9 +82,9 @@ def test_after_a_backfill_the_warehouse_holds_every_object_the_sandbox_serves(
 def test_an_idle_run_makes_exactly_one_request(fresh_sim: Simulation, tmp_path: Path) -> None:
     with start_server(fresh_sim) as server:
         settings = settings_for(server, tmp_path)
-        assert sync_and_publish(settings, clock=sim_clock(fresh_sim)).status == "ok"
+        assert sync_and_publish(settings).status == "ok"
         server.requests.clear()
-        result = sync_and_publish(settings, clock=sim_clock(fresh_sim))
+        result = sync_and_publish(settings)
         assert (result.kind, result.status, result.reads) == ("incremental", "ok", 1)
         assert [r.path.split("?")[0] for r in server.requests] == ["/v1/events"]
 
@@ -93,15 +94,15 @@ def test_a_sync_after_the_clock_moved_on_applies_every_change(
 ) -> None:
     with start_server(fresh_sim) as server:
         settings = settings_for(server, tmp_path / "incremental")
-        assert sync_and_publish(settings, clock=sim_clock(fresh_sim)).status == "ok"
+        assert sync_and_publish(settings).status == "ok"
     fresh_sim.advance(fresh_sim.now + 5 * 86_400)
     with start_server(fresh_sim) as server:  # a server serves the state it started with
         settings = settings_for(server, tmp_path / "incremental")
-        result = sync_and_publish(settings, clock=sim_clock(fresh_sim))
+        result = sync_and_publish(settings)
         assert (result.kind, result.status) == ("incremental", "ok")
         assert result.reads < 60
         again = settings_for(server, tmp_path / "fresh")
-        assert sync_and_publish(again, clock=sim_clock(fresh_sim)).status == "ok"
+        assert sync_and_publish(again).status == "ok"
     incremental, fresh = _checksums(settings.master_path), _checksums(again.master_path)
     window = f"created >= make_timestamp({(fresh_sim.now - EVENT_DAYS) * 1_000_000})"
     con = duckdb.connect(str(settings.master_path), read_only=True)
@@ -126,7 +127,7 @@ def test_under_faults_and_429_bursts_the_warehouse_ends_identical_to_a_fault_fre
         settings = settings_for(
             server, tmp_path, sync_rate=80.0, sync_endpoint_rate=40.0, sync_timeout_seconds=2.0
         )
-        result = sync_and_publish(settings, clock=sim_clock(sim))
+        result = sync_and_publish(settings)
         log = server.requests.snapshot()
     assert (result.status, result.errors) == ("ok", {})
     statuses = {record.status for record in log}
@@ -168,7 +169,7 @@ def test_a_restricted_key_names_what_it_lacks_and_the_rest_is_synced(
     with start_server(sim, restricted_keys={key: {"refunds"}}) as server:
         server.api_key = key
         settings = settings_for(server, tmp_path)
-        result = sync_and_publish(settings, clock=sim_clock(sim))
+        result = sync_and_publish(settings)
     assert result.status == "partial"
     assert result.errors == {
         "refunds": "the API key may not read refunds (403; it needs the rak_refund_read permission)"
@@ -188,7 +189,7 @@ def test_a_malformed_object_is_quarantined_with_its_reason_and_the_rest_syncs(
     fresh_sim.charges["ch_broken"] = broken
     with start_server(fresh_sim) as server:
         settings = settings_for(server, tmp_path)
-        assert sync_and_publish(settings, clock=sim_clock(fresh_sim)).status == "ok"
+        assert sync_and_publish(settings).status == "ok"
     con = duckdb.connect(str(settings.master_path), read_only=True)
     assert con.execute("SELECT table_name, object_key, reason FROM quarantine").fetchall() == [
         ("charges", "ch_broken", "unknown currency zzz")
@@ -208,10 +209,10 @@ def test_an_interrupted_backfill_resumes_to_the_same_warehouse_without_duplicate
             pages["n"] += 1
             return pages["n"] > 8
 
-        first = sync_and_publish(settings, clock=sim_clock(sim), should_stop=stop_after_a_while)
+        first = sync_and_publish(settings, should_stop=stop_after_a_while)
         assert (first.status, first.complete) == ("abandoned", False)
         assert not settings.snapshot_dir.joinpath("CURRENT").exists()
-        second = sync_and_publish(settings, clock=sim_clock(sim))
+        second = sync_and_publish(settings)
     assert (second.kind, second.status) == ("backfill", "ok")
     assert _checksums(settings.master_path) == _checksums(master)
 
@@ -222,10 +223,10 @@ def test_a_cursor_older_than_29_days_triggers_a_new_backfill(
     sim, _ = reference
     with start_server(sim) as server:
         settings = settings_for(server, tmp_path)
-        clock = sim_clock(sim)
-        assert sync_and_publish(settings, clock=clock).kind == "backfill"
+        assert sync_and_publish(settings).kind == "backfill"
         con = open_warehouse(settings.master_path)
-        set_state(con, "events_cursor", {"at": sim.now - 29 * 86_400 - 1}, clock())
+        now = datetime.fromtimestamp(sim.now, UTC)
+        set_state(con, "events_cursor", {"at": sim.now - 29 * 86_400 - 1}, now)
         con.close()
-        assert sync_and_publish(settings, clock=clock).kind == "backfill"
-        assert sync_and_publish(settings, clock=clock).kind == "incremental"
+        assert sync_and_publish(settings).kind == "backfill"
+        assert sync_and_publish(settings).kind == "incremental"

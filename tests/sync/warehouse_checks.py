@@ -1,18 +1,15 @@
-"""Shared checks over a synced warehouse: per-table checksums and a clock on the sandbox's time."""
+"""Shared checks over a synced warehouse: per-table checksums, ids, a sync in its own process."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from sandbox.server import SandboxServer
-from sandbox.sim import Simulation
 
 # Every table the sync fills from Stripe objects (not its bookkeeping).
 OBJECT_TABLES = (
@@ -56,11 +53,6 @@ def checksum(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") ->
         f"WHERE {where}"
     ).fetchall()[0]
     return int(rows), int(digest)
-
-
-def sim_clock(sim: Simulation) -> Callable[[], datetime]:
-    """The sandbox's own 'now': the sync's clock must agree with Stripe's (here, the sim's)."""
-    return lambda: datetime.fromtimestamp(sim.now, UTC)
 
 
 def ids(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") -> set[str]:
