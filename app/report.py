@@ -1,42 +1,29 @@
 """The `paylens report` contract: state at the end of `as_of` and flows over (since, as_of].
 
-Every key is documented in docs/METRICS.md ("The report contract"). Money is in major units of the
-reporting currency, unrounded (`mrr_by_currency`: each currency's own major units); rates are
-fractions 0..1 and null where they have no denominator. When an FX rate is missing, the converted
-amounts are null and `warnings` says which rate. The dashboard shows the same dict, so the two can
-never disagree.
+Every key is documented in docs/METRICS.md ("The report contract"). The figures come from
+`metrics.summary.summarise`; this module only maps the settings to its arguments and formats
+the `Summary`. Money is in major units of the reporting currency, unrounded (`mrr_by_currency`
+and `cohort_retention`: each currency's own major units); rates are fractions (0..1 except
+Stripe's trial conversion) and null where they have no denominator. When an FX rate is missing,
+the converted amounts are null and `warnings` says which rate. The Overview page reads the same
+`Summary`, so the two can never disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
-import pandas as pd
 
 from app.settings import Settings
-from metrics.churn import (
-    ChurnSettings,
-    customer_churn,
-    involuntary_churn,
-    stripe_subscriber_churn,
-)
-from metrics.customers import trial_conversion
-from metrics.disputes import dispute_summary
-from metrics.dunning import recovery_rates
-from metrics.fx import FxError, convert_total, load_rates_csv
-from metrics.money import format_money, minor_to_major
-from metrics.mrr import mrr_currency_daily, mrr_customer_daily
-from metrics.payments import payment_success_rate
-from metrics.refunds import refund_summary, refunds_by_currency
-from metrics.retention import mrr_churn
-from metrics.webhooks import webhook_summary
+from metrics.churn import ChurnSettings
+from metrics.fx import FxError, load_rates_csv
+from metrics.money import format_money
+from metrics.summary import FX_NO_RATES, Rates, Summary, summarise
 
 DEFAULT_PERIOD_DAYS = 30
 SUCCESS_RATE_DAYS = 7  # the Overview page's window
-T = TypeVar("T")
 MOVEMENTS = ["start_mrr", "new", "reactivation", "expansion", "contraction", "churn", "fx"]
 MOVEMENTS += ["end_mrr"]
 
@@ -51,6 +38,37 @@ def churn_settings(settings: Settings) -> ChurnSettings:
     )
 
 
+def fx_rates(settings: Settings) -> Rates:
+    """The user's rates table, the error that stopped loading it, or None without a file."""
+    path = settings.fx_rates_path
+    if path is None:
+        return None
+    try:
+        return load_rates_csv(path)
+    except FxError as exc:
+        return exc
+
+
+def summary_for(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: date,
+    since: date | None = None,
+) -> Summary:
+    """The summary for the end of `as_of`; flows over (since, as_of], by default 30 days."""
+    since = as_of - timedelta(days=DEFAULT_PERIOD_DAYS) if since is None else since
+    if since >= as_of:
+        raise ValueError(f"--since ({since}) must be before --as-of ({as_of})")
+    return summarise(
+        con,
+        as_of=as_of,
+        since=since,
+        definition=churn_settings(settings),
+        reporting_currency=settings.reporting_currency,
+        rates=fx_rates(settings),
+    )
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -58,198 +76,68 @@ def build_report(
     since: date | None = None,
 ) -> dict[str, Any]:
     """The report for the end of `as_of`; flows over (since, as_of], by default 30 days."""
-    since = as_of - timedelta(days=DEFAULT_PERIOD_DAYS) if since is None else since
-    if since >= as_of:
-        raise ValueError(f"--since ({since}) must be before --as-of ({as_of})")
-    warnings: list[str] = []
-    money = _Converter(settings, as_of, warnings)
-    definition = churn_settings(settings)
-    customers = mrr_customer_daily(con, as_of, as_of, definition)
-    paying = customers[customers["net_mrr_minor"] > 0]
-    by_currency = {
-        str(currency): minor_to_major(float(amount), str(currency))
-        for currency, amount in paying.groupby("currency")["net_mrr_minor"].sum().items()
-    }
-    mrr = money.total(by_currency)
-    active_customers = int(paying["customer"].nunique())
-    report = {
-        "as_of": as_of.isoformat(),
-        "since": since.isoformat(),
-        "reporting_currency": settings.reporting_currency,
-        "mrr": mrr,
-        "arr": None if mrr is None else 12 * mrr,
-        "mrr_by_currency": by_currency,
-        "active_customers": active_customers,
-        "active_subscriptions": int(paying["subscriptions"].sum()),
-        "arpu": None if mrr is None or active_customers == 0 else mrr / active_customers,
-        **_revenue(con, since, as_of, money, definition),
-        **_payments(con, since, as_of, money),
-        "warnings": warnings,
-    }
-    money.finish()
-    return report
+    return report_dict(summary_for(con, settings, as_of, since), settings)
 
 
-def _revenue(
-    con: duckdb.DuckDBPyConnection,
-    since: date,
-    as_of: date,
-    money: _Converter,
-    definition: ChurnSettings,
-) -> dict[str, Any]:
-    """Flows over (since, as_of]: movements with FX, churn and retention rates, trials."""
-    flows = money.guarded(
-        lambda rates, reporting: mrr_churn(con, since, as_of, reporting, rates, definition)
-    )
-    start = mrr_currency_daily(con, since, since, definition)
-    start_major = {
-        str(c): minor_to_major(float(v), str(c))
-        for c, v in zip(start["currency"], start["net_mrr_minor"], strict=True)
-    }
-    at_start, at_end = money.total(start_major, since), money.total(start_major, as_of)
-    movements: dict[str, float | None] = dict.fromkeys(MOVEMENTS)
-    if flows is not None and at_start is not None and at_end is not None:
-        movements.update(
-            start_mrr=at_start,
-            new=flows.new,
-            reactivation=flows.reactivation,
-            expansion=flows.expansion,
-            contraction=flows.contraction,
-            churn=flows.churn,
-            fx=at_end - at_start,
-        )
-        movements["end_mrr"] = (
-            at_end
-            + flows.new
-            + flows.reactivation
-            + flows.expansion
-            - flows.contraction
-            - flows.churn
-        )
-    customers = customer_churn(con, since, as_of, definition)
-    involuntary = involuntary_churn(con, since, as_of, definition)
+def report_dict(summary: Summary, settings: Settings) -> dict[str, Any]:
+    """The contract's keys, read from the summary."""
+    revenue, payments = summary.revenue_churn, summary.payments
+    dunning, disputes = payments.dunning, payments.disputes
     return {
-        "movements": movements,
-        "customer_churn_rate": customers.rate,
-        "stripe_subscriber_churn_rate": stripe_subscriber_churn(con, as_of, definition).rate,
-        "gross_mrr_churn_rate": None if flows is None else flows.gross_mrr_churn_rate,
-        "net_mrr_churn_rate": None if flows is None else flows.net_mrr_churn_rate,
-        "nrr": None if flows is None else flows.nrr,
-        "grr": None if flows is None else flows.grr,
-        "involuntary_churn_rate": involuntary.involuntary_rate,
-        "involuntary_share": involuntary.involuntary_share,
-        "trial_conversion_rate": trial_conversion(con, since, as_of).rate,
-    }
-
-
-def _payments(
-    con: duckdb.DuckDBPyConnection, since: date, as_of: date, money: _Converter
-) -> dict[str, Any]:
-    """Payment health over (since, as_of]: success, dunning, disputes, webhooks, refunds."""
-    dunning = money.guarded(
-        lambda rates, reporting: recovery_rates(
-            con, since, as_of, rates=rates, reporting_currency=reporting
-        )
-    )
-    refunded = refunds_by_currency(con, since, as_of)
-    refund_rate = money.guarded(
-        lambda rates, reporting: (
-            refund_summary(con, since, as_of, rates=rates, reporting_currency=reporting).rate
-        )
-    )
-    disputes = dispute_summary(con, since, as_of)
-    webhooks = webhook_summary(con, since, as_of)
-    return {
-        "payment_success_rate": payment_success_rate(con, since, as_of),
-        "payment_success_rate_dedup": payment_success_rate(con, since, as_of, dedup=True),
+        "as_of": summary.as_of.isoformat(),
+        "since": summary.since.isoformat(),
+        "reporting_currency": summary.reporting_currency,
+        "mrr": summary.mrr.converted,
+        "arr": summary.arr.converted,
+        "mrr_by_currency": dict(summary.mrr.by_currency),
+        "active_customers": summary.active_customers,
+        "active_subscriptions": summary.active_subscriptions,
+        "arpu": summary.arpu,
+        "ltv": summary.ltv,
+        "movements": {kind: getattr(summary.movements, kind) for kind in MOVEMENTS},
+        "customer_churn_rate": summary.customer_churn.rate,
+        "stripe_subscriber_churn_rate": summary.subscriber_churn.rate,
+        "subscriber_churn_rate_stripe": summary.subscriber_churn.stripe_rate,
+        "gross_mrr_churn_rate": None if revenue is None else revenue.gross_mrr_churn_rate,
+        "net_mrr_churn_rate": None if revenue is None else revenue.net_mrr_churn_rate,
+        "nrr": None if revenue is None else revenue.nrr,
+        "grr": None if revenue is None else revenue.grr,
+        "involuntary_churn_rate": summary.involuntary.involuntary_rate,
+        "involuntary_share": summary.involuntary.involuntary_share,
+        "trial_conversion_rate": summary.trials.rate,
+        "trial_conversion_rate_stripe": summary.trials.stripe_rate,
+        "payment_success_rate": payments.success_rate,
+        "payment_success_rate_dedup": payments.success_rate_dedup,
         "failure_rate": None if dunning is None else dunning.failure_rate,
         "recovery_rate": None if dunning is None else dunning.recovery_rate,
         "disputes": {
             "open": disputes.open,
-            "amount_at_risk": money.total_minor(disputes.amount_at_risk_minor),
+            "amount_at_risk": payments.disputes_at_risk.converted,
             "due_within_72h": disputes.due_within_72h,
             "new": disputes.new,
             "dispute_rate": disputes.dispute_rate,
             "win_rate": disputes.win_rate,
         },
-        "webhook_delivery_rate": webhooks.delivery_rate,
-        "pending_events": webhooks.pending_events,
-        "refunds": {
-            "amount": money.total_minor(
-                dict(zip(refunded["currency"], refunded["refunded_minor"], strict=True))
-            ),
-            "rate": refund_rate,
-        },
+        "webhook_delivery_rate": payments.webhooks.delivery_rate,
+        "pending_events": payments.webhooks.pending_events,
+        "refunds": {"amount": payments.refunds.converted, "rate": payments.refund_rate},
+        "cohort_retention": [
+            {**vars(row), "cohort": row.cohort.isoformat()} for row in summary.cohorts
+        ],
+        "warnings": warning_texts(summary, settings),
     }
 
 
-class _Converter:
-    """Converts per-currency major amounts to the reporting currency, noting each problem once."""
-
-    def __init__(self, settings: Settings, as_of: date, warnings: list[str]) -> None:
-        self.reporting = settings.reporting_currency
-        self.as_of = as_of
-        self.warnings = warnings
-        self.settings = settings
-        self.rates: pd.DataFrame | None = None
-        self.error: str | None = None
-        self.unconverted: set[str] = set()  # currencies left unconverted for want of a file
-        path = settings.fx_rates_path
-        if path is not None:
-            try:
-                self.rates = load_rates_csv(path)
-            except FxError as exc:
-                self.error = str(exc)
-
-    def total(self, amounts: dict[str, float], on: date | None = None) -> float | None:
-        foreign = sorted(c for c, v in amounts.items() if v and c != self.reporting)
-        if not foreign:
-            return sum(amounts.values(), 0.0)
-        if self.error is not None:
-            self._warn(self.error)
-            return None
-        if self.rates is None:
-            self.unconverted.update(foreign)
-            return None
-        try:
-            return convert_total(amounts, self.reporting, self.rates, on or self.as_of)
-        except FxError as exc:
-            self._warn(str(exc))
-            return None
-
-    def total_minor(self, amounts: dict[str, int]) -> float | None:
-        """Like `total`, from minor units per currency."""
-        return self.total({c: minor_to_major(float(v), c) for c, v in amounts.items()})
-
-    def guarded(self, compute: Callable[[pd.DataFrame | None, str], T]) -> T | None:
-        """`compute(rates, reporting_currency)`, or None (and a warning) when FX stops it."""
-        if self.error is not None:
-            self._warn(self.error)
-            return None
-        try:
-            return compute(self.rates, self.reporting)
-        except FxError as exc:
-            if self.rates is None:
-                self.unconverted.add("")  # some currency: the warning lists what MRR shows
-            else:
-                self._warn(str(exc))
-            return None
-
-    def finish(self) -> None:
-        """Add the one warning about a missing rates file, naming the currencies it blocks."""
-        if not self.unconverted:
-            return
-        named = sorted(c.upper() for c in self.unconverted if c)
-        which = ", ".join(named) if named else "other currencies"
-        self._warn(
-            f"amounts in {which} cannot be converted to {self.reporting.upper()}: no FX rates "
-            f"file. Put a CSV with columns date,currency,rate at "
-            f"{self.settings.data_dir / 'fx_rates.csv'} or set PAYLENS_FX_RATES_FILE"
-        )
-
-    def _warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
+def warning_texts(summary: Summary, settings: Settings) -> list[str]:
+    """The summary's warnings as sentences, with where to put a missing rates file."""
+    hint = (
+        f"Put a CSV with columns date,currency,rate at {settings.data_dir / 'fx_rates.csv'} "
+        "or set PAYLENS_FX_RATES_FILE"
+    )
+    return [
+        f"{warning.message}. {hint}" if warning.code == FX_NO_RATES else warning.message
+        for warning in summary.warnings
+    ]
 
 
 def format_report(data: dict[str, Any]) -> str:
@@ -267,17 +155,19 @@ def format_report(data: dict[str, Any]) -> str:
     lines += [
         f"  ARR            {_money(data['arr'], currency)}",
         f"  Customers      {data['active_customers']:,} active, "
-        f"ARPU {_money(data['arpu'], currency)}",
+        f"ARPU {_money(data['arpu'], currency)}, LTV {_money(data['ltv'], currency)}",
         f"  Subscriptions  {data['active_subscriptions']:,} active",
         f"  Movements      {_money(moves['start_mrr'], currency)} → "
         f"{_money(moves['end_mrr'], currency)}: "
         + ", ".join(f"{kind} {_money(moves[kind], currency)}" for kind in MOVEMENTS[1:-1]),
         f"  Churn          customers {_rate(data['customer_churn_rate'])} "
-        f"(Stripe's 30-day {_rate(data['stripe_subscriber_churn_rate'])}), "
+        f"(30-day subscribers {_rate(data['stripe_subscriber_churn_rate'])}, "
+        f"Stripe's formula {_rate(data['subscriber_churn_rate_stripe'])}), "
         f"gross MRR {_rate(data['gross_mrr_churn_rate'])}, "
         f"net MRR {_rate(data['net_mrr_churn_rate'])}",
         f"  Retention      NRR {_rate(data['nrr'])}, GRR {_rate(data['grr'])}, "
-        f"trial conversion {_rate(data['trial_conversion_rate'])}",
+        f"trial conversion {_rate(data['trial_conversion_rate'])} "
+        f"(Stripe's formula {_rate(data['trial_conversion_rate_stripe'])})",
         f"  Involuntary    {_rate(data['involuntary_churn_rate'])} of subscriptions, "
         f"{_rate(data['involuntary_share'])} of churn",
         f"  Payments       success {_rate(data['payment_success_rate'])} "

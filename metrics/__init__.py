@@ -2,21 +2,24 @@
 
 from metrics.fx import FxError, FxRatesError, MissingRateError, convert_total, load_rates_csv
 from metrics.money import exponent, format_money, minor_to_major
+from metrics.mrr import mrr_currency_daily, mrr_customer_daily, mrr_subscription_daily
 from metrics.payments import payment_success_daily, payment_success_rate
-from metrics.revenue import active_subscriptions, mrr_by_currency, mrr_items
+from metrics.summary import Summary, summarise
 
 __all__ = [
     "FxError",
     "FxRatesError",
     "MissingRateError",
-    "active_subscriptions",
+    "Summary",
     "convert_total",
     "exponent",
     "format_money",
     "load_rates_csv",
     "minor_to_major",
-    "mrr_by_currency",
-    "mrr_items",
+    "mrr_currency_daily",
+    "mrr_customer_daily",
+    "mrr_subscription_daily",
     "payment_success_daily",
     "payment_success_rate",
+    "summarise",
 ]

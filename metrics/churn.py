@@ -49,12 +49,22 @@ class CustomerChurn:
 
 @dataclass(frozen=True)
 class StripeSubscriberChurn:
-    """Stripe's variant over the 30 days to `as_of`: churned ÷ (active 30 days ago + new)."""
+    """Subscriber churn over the 30 days to `as_of`, two ways (docs/METRICS.md).
+
+    `rate` (paylens' variant): customers who stopped paying ÷ (paying 30 days ago + customers who
+    started paying in the 30 days, new or returning, each once). `stripe_rate` (as Stripe states
+    it): churns, a customer who left twice counting twice, ÷ (paying 30 days ago + new
+    subscribers, reactivated ones left out). Both None without a denominator.
+    """
 
     active_30_days_ago: int
+    joined_customers: int
     new_customers: int
+    reactivated_customers: int
     churned_customers: int
+    churns: int
     rate: float | None
+    stripe_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -145,26 +155,43 @@ def stripe_subscriber_churn(
     as_of: date,
     settings: MrrSettings = DEFAULT_CHURN,
 ) -> StripeSubscriberChurn:
-    """Stripe's subscriber churn rate, for reconciliation with its dashboard: customers who
-    stopped paying in the 30 days to `as_of` ÷ (customers paying 30 days ago + customers who
-    started paying in those 30 days, new or returning)."""
+    """Subscriber churn over the 30 days to `as_of`, for reconciliation with Stripe's dashboard:
+    paylens' variant (`rate`, returning customers in the denominator) and Stripe's as it states
+    it (`stripe_rate`, reactivated customers left out of "new subscribers")."""
     since = as_of - timedelta(days=30)
-    # spells seen from `since` on: one that started or ended inside the 30 days did so whatever
-    # came before
+    # spells from the first day of history, so a spell's number tells a new subscriber (1) from
+    # a returning one; one that started or ended inside the 30 days did so whatever came before
     outer = """
     SELECT
         COUNT(DISTINCT customer) FILTER (
             WHERE first_day <= CAST($since AS DATE) AND last_day >= CAST($since AS DATE)) AS active,
-        COUNT(DISTINCT customer) FILTER (
-            WHERE first_day > CAST($since AS DATE) AND first_day <= CAST($as_of AS DATE)) AS joined,
-        COUNT(DISTINCT customer) FILTER (
-            WHERE last_day >= CAST($since AS DATE) AND last_day < CAST($as_of AS DATE)) AS churned
-    FROM customer_spells
+        COUNT(DISTINCT customer) FILTER (WHERE started) AS joined,
+        COUNT(DISTINCT customer) FILTER (WHERE started AND spell = 1) AS new,
+        COUNT(DISTINCT customer) FILTER (WHERE started AND spell > 1) AS reactivated,
+        COUNT(DISTINCT customer) FILTER (WHERE ended) AS churned,
+        COUNT(*) FILTER (WHERE ended) AS churns
+    FROM (
+        SELECT *,
+            first_day > CAST($since AS DATE) AND first_day <= CAST($as_of AS DATE) AS started,
+            last_day >= CAST($since AS DATE) AND last_day < CAST($as_of AS DATE) AS ended
+        FROM customer_spells
+    )
     """
-    params = _params(since, since, as_of, settings)
+    first = min(history_start(con) or since, since)
+    params = _params(first, since, as_of, settings)
     row = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, outer).iloc[0]
-    active, joined, churned = int(row["active"]), int(row["joined"]), int(row["churned"])
-    return StripeSubscriberChurn(active, joined, churned, _ratio(churned, active + joined))
+    counts = {key: int(row[key]) for key in ("active", "joined", "new", "reactivated")}
+    churned, churns = int(row["churned"]), int(row["churns"])
+    return StripeSubscriberChurn(
+        active_30_days_ago=counts["active"],
+        joined_customers=counts["joined"],
+        new_customers=counts["new"],
+        reactivated_customers=counts["reactivated"],
+        churned_customers=churned,
+        churns=churns,
+        rate=_ratio(churned, counts["active"] + counts["joined"]),
+        stripe_rate=_ratio(churns, counts["active"] + counts["new"]),
+    )
 
 
 def customer_spells(

@@ -40,11 +40,19 @@ class CustomerTotals:
 
 @dataclass(frozen=True)
 class TrialConversion:
-    """Trials that ended in a period, those that converted to paid, and the rate."""
+    """Trial conversion over a period, two ways (docs/METRICS.md "trial_conversion").
+
+    paylens: `converted` of the `ended` trials went on to a paying status; `rate` ≤ 1. Stripe:
+    `stripe_converted` trials became active (first invoice paid) in the period, whenever they
+    ended, ÷ the trials that ended in it: `stripe_rate` can exceed 1. Rates None when no trial
+    ended.
+    """
 
     ended: int
     converted: int
     rate: float | None
+    stripe_converted: int
+    stripe_rate: float | None
 
 
 def customers_by_currency(
@@ -133,17 +141,27 @@ def subscriber_counts(
 
 
 def trial_outcomes(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> pd.DataFrame:
-    """Every trial that ended in (`since`, `as_of`], for drill-down: `subscription`, `customer`,
-    `currency`, `trial_start`, `trial_end`, `day`, `next_status`, `converted`."""
+    """Every trial that ended in (`since`, `as_of`] or converted in it (Stripe's sense), for
+    drill-down: `subscription`, `customer`, `currency`, `trial_start`, `trial_end`, `day` (the
+    trial's last day), `next_status`, `ended`, `converted` (paylens), `converted_at`,
+    `stripe_converted`."""
     frame = run_sql(con, "trial_outcomes.sql", {"since": since, "as_of": as_of})
     frame["day"] = as_days(frame["day"])
     return frame
 
 
 def trial_conversion(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> TrialConversion:
-    """Trial conversion rate over (`since`, `as_of`]: trials that ended then and turned into a
-    paying subscription ÷ all trials that ended then."""
+    """Trial conversion over (`since`, `as_of`]: paylens' rate (trials that ended then and went on
+    to a paying status ÷ trials that ended then) and Stripe's (trials that converted then ÷
+    trials that ended then)."""
     outcomes = trial_outcomes(con, since, as_of)
+    ended = int(outcomes["ended"].sum())
     converted = int(outcomes["converted"].sum())
-    ended = len(outcomes)
-    return TrialConversion(ended, converted, None if ended == 0 else converted / ended)
+    stripe_converted = int(outcomes["stripe_converted"].sum())
+    return TrialConversion(
+        ended=ended,
+        converted=converted,
+        rate=None if ended == 0 else converted / ended,
+        stripe_converted=stripe_converted,
+        stripe_rate=None if ended == 0 else stripe_converted / ended,
+    )

@@ -1,10 +1,11 @@
 """MRR movements per customer per period: new, reactivation, expansion, contraction, churn, FX.
 
-Built on the MRR segments (`sql/mrr_period_changes.sql`): a customer's net MRR at the end of the
-day before a period is its start, at the period's last day its end, and the difference is one
-movement of one kind, classified in SQL. So `end = start + new + reactivation + expansion −
-contraction − churn` holds per currency by construction, and in a reporting currency with `fx`
-added (`movements_summary`).
+Each change of a customer's net MRR in a currency is labelled on the day it happens, against the
+MRR just before it (`sql/mrr_customer_changes.sql`), and the changes are summed per period
+(`sql/mrr_period_movements.sql`). A period's movements are therefore the sum of its days' changes,
+so `end = start + new + reactivation + expansion − contraction − churn` holds per currency exactly,
+and in a reporting currency with `fx` added (`movements_summary`). Revenue churn, NRR/GRR, cohorts
+and the drill-down read the same layer (`CHANGES`).
 """
 
 from __future__ import annotations
@@ -36,20 +37,23 @@ def mrr_movements(
     as_of: date,
     settings: MrrSettings = DEFAULT_SETTINGS,
 ) -> pd.DataFrame:
-    """One row per (month, customer, currency) whose net MRR changed in the month.
+    """One row per (month, customer, currency, kind) with a change of that kind in the month.
 
     Months run from `start`'s through `as_of`'s (the last one ends at `as_of`; the first starts
     at the end of the day before `start`). Columns: `period_start` (first day), `period_end`,
-    `customer`, `currency`, `start_mrr_minor`, `end_mrr_minor`, `kind` (one of KINDS) and
-    `amount_minor` (positive; contraction and churn are subtracted).
+    `customer`, `currency`, `start_mrr_minor` and `end_mrr_minor` (the customer's MRR in the
+    currency at the month's two ends), `kind` (one of KINDS), `amount_minor` (positive; contraction
+    and churn are subtracted), `changes` (how many days' changes of that kind it sums) and
+    `first_day` (the first of them). A customer who starts a plan and adds a second one in the
+    same month has two rows: new and expansion.
     """
-    frame = period_changes(con, start, as_of, settings, single_period=False, outer=CLASSIFIED)
+    frame = period_movements(con, start, as_of, settings, single_period=False, outer=_ROWS)
     if frame.empty:
         return pd.DataFrame([], columns=_COLUMNS)
     return frame
 
 
-def period_changes(
+def period_movements(
     con: duckdb.DuckDBPyConnection,
     start: date,
     as_of: date,
@@ -59,38 +63,50 @@ def period_changes(
     *,
     with_starts: bool = False,
 ) -> pd.DataFrame:
-    """`outer` over `sql/mrr_period_changes.sql` (named `mrr_period_changes`): the net MRR per
-    currency at both ends of each month from `start`'s to `as_of`'s, or of the single period
-    [`start`, `as_of`], of each customer whose MRR may have changed in it; the shared input of
-    the movements and of revenue churn. `with_starts` adds `mrr_period_starts`: the MRR per
-    currency at each period's start, everyone's."""
+    """`outer` over `sql/mrr_period_movements.sql` (named `mrr_period_movements`): the labelled
+    changes summed per (period, customer, currency, kind) for each month from `start`'s to
+    `as_of`'s, or for the single period [`start`, `as_of`]; the shared input of the movements and
+    of revenue churn. `with_starts` adds `mrr_period_starts` (`mrr_periods.sql` under it): the MRR
+    per currency at each period's start, everyone's."""
     params: dict[str, Param] = {"start": start, "as_of": as_of, **asdict(settings)}
     params["single_period"] = single_period
-    layers = [*SEGMENTS, "mrr_periods.sql", "mrr_period_changes.sql"]
+    layers = [*CHANGES, "mrr_period_movements.sql"]
     if with_starts:
-        layers.append("mrr_period_starts.sql")
+        layers += ["mrr_periods.sql", "mrr_period_starts.sql"]
     frame = run_layers(con, layers, params, outer)
-    for column in ("period_start", "period_end"):
+    for column in ("period_start", "period_end", "first_day"):
         if column in frame.columns:
             frame[column] = as_days(frame[column])
     return frame
 
 
-_COLUMNS = ["period_start", "period_end", "customer", "currency"]
-_COLUMNS += ["start_mrr_minor", "end_mrr_minor", "kind", "amount_minor"]
+def customer_changes(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    as_of: date,
+    settings: MrrSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """Every labelled change in [`start`, `as_of`] (`sql/mrr_customer_changes.sql`): one row per
+    (customer, currency, day) whose net MRR differs from the day before. Columns: `customer`,
+    `currency`, `day`, `before_mrr_minor`, `after_mrr_minor`, `change_minor` (signed),
+    `amount_minor`, `kind`, `customer_paid_before` (paying in any currency the day before)."""
+    params: dict[str, Param] = {"start": start, "as_of": as_of, **asdict(settings)}
+    outer = "SELECT * FROM mrr_customer_changes ORDER BY day, customer, currency"
+    frame = run_layers(con, CHANGES, params, outer)
+    frame["day"] = as_days(frame["day"])
+    return frame
 
-# First time above 0 is new, a return (in the same currency) is reactivation. Shared with the
-# drill-down (`metrics.drilldown`), so a subscription row carries its customer's kind.
-CLASSIFIED = """
-SELECT period_start, period_end, customer, currency, start_mrr_minor, end_mrr_minor,
-    CASE WHEN start_mrr_minor = 0 THEN (CASE WHEN paid_before THEN 'reactivation' ELSE 'new' END)
-         WHEN end_mrr_minor = 0 THEN 'churn'
-         WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
-         ELSE 'contraction' END AS kind,
-    abs(end_mrr_minor - start_mrr_minor) AS amount_minor
-FROM mrr_period_changes
-WHERE start_mrr_minor <> end_mrr_minor
-ORDER BY period_end, customer, currency
+
+# The layers of the labelled changes, for every reader of the movements.
+CHANGES = [*SEGMENTS, "mrr_customer_changes.sql"]
+
+_COLUMNS = ["period_start", "period_end", "customer", "currency", "start_mrr_minor"]
+_COLUMNS += ["end_mrr_minor", "kind", "amount_minor", "changes", "first_day", "in_cohort"]
+
+_ROWS = f"""
+SELECT {", ".join(_COLUMNS)}
+FROM mrr_period_movements
+ORDER BY period_end, customer, currency, first_day, kind
 """
 
 

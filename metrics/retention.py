@@ -1,9 +1,8 @@
 """Revenue churn and retention: gross and net MRR churn, NRR and GRR, cohorts by signup month.
 
-Everything compares each customer's net MRR (per currency, read from the MRR segments by
-`metrics.movements.period_changes`) at the end of the day before a period with its value at the
-period's end, exactly as `metrics.movements` does, so the movements behind a rate are the ones
-the movements table shows.
+Everything sums the labelled changes of `sql/mrr_customer_changes.sql` (through
+`metrics.movements.period_movements` and `sql/cohort_retention.sql`), the layer the movements
+table sums too, so the movements behind a rate are the ones the movements table shows.
 A rate mixing currencies values every amount at the period end's rate (constant currency), so
 exchange-rate moves never show up as churn or expansion.
 """
@@ -19,8 +18,8 @@ import pandas as pd
 from metrics._sql import as_days, run_layers
 from metrics.fx import convert_total
 from metrics.money import minor_to_major
-from metrics.movements import history_start, period_changes
-from metrics.mrr import DEFAULT_SETTINGS, SEGMENTS, MrrSettings, month_ends
+from metrics.movements import CHANGES, history_start, period_movements
+from metrics.mrr import DEFAULT_SETTINGS, MrrSettings, month_ends
 
 KINDS = ["new", "reactivation", "expansion", "contraction", "churn"]
 
@@ -29,8 +28,10 @@ KINDS = ["new", "reactivation", "expansion", "contraction", "churn"]
 class MrrChurn:
     """One period's MRR flows in major units of the reporting currency, and the rates on them.
 
-    `retained_mrr`: what the customers paying at the start still pay at the end, capped at their
-    start value (GRR's numerator). Rates are None when the start MRR is 0.
+    `retained_mrr`: what the customers paying at the start still pay at the end, each capped at
+    its start value (GRR's numerator); `cohort_end_mrr`: what they pay at the end, uncapped (NRR's
+    numerator: start + their expansion + reactivation − contraction − churn). Rates are None when
+    the start MRR is 0.
     """
 
     start_mrr: float
@@ -44,6 +45,7 @@ class MrrChurn:
     net_mrr_churn_rate: float | None
     nrr: float | None
     grr: float | None
+    cohort_end_mrr: float = 0.0
 
 
 def mrr_churn(
@@ -57,14 +59,15 @@ def mrr_churn(
     """Gross and net MRR churn, NRR and GRR over (`since`, `as_of`].
 
     gross = (churn + contraction) ÷ start; net = (churn + contraction − expansion −
-    reactivation) ÷ start; NRR = (start + expansion − contraction − churn) ÷ start and GRR =
-    (start − contraction − churn) ÷ start, both over the customers paying at the start.
+    reactivation) ÷ start, all customers' movements; NRR = (start + expansion + reactivation −
+    contraction − churn) ÷ start and GRR = Σ min(start, end) ÷ start, both over the movements of
+    the customers paying at the start.
     """
     if since > as_of:
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
     # the period's first day is the day after `since` (past `as_of` when the two are equal: then
     # both ends are read on the same day and nothing moves)
-    totals = period_changes(
+    totals = period_movements(
         con, since + timedelta(days=1), as_of, settings, True, _TOTALS, with_starts=True
     )
     return _period(totals, as_of, reporting_currency, rates)
@@ -80,7 +83,7 @@ def mrr_churn_monthly(
 ) -> pd.DataFrame:
     """`mrr_churn` for every calendar month from `start`'s to `as_of`'s (the last one ends at
     `as_of`): one row per month, `period_start`, `period_end` and MrrChurn's fields."""
-    totals = period_changes(con, start, as_of, settings, False, _TOTALS, with_starts=True)
+    totals = period_movements(con, start, as_of, settings, False, _TOTALS, with_starts=True)
     rows = []
     before = start - timedelta(days=1)
     for end in month_ends(start, as_of):
@@ -104,7 +107,7 @@ def cohort_retention(
     first = history_start(con) or as_of
     params = {"start": min(first, as_of), "as_of": as_of}
     params.update(vars(settings))
-    frame = run_layers(con, [*SEGMENTS, "cohort_retention.sql"], params)
+    frame = run_layers(con, [*CHANGES, "cohort_retention.sql"], params)
     frame["cohort"] = as_days(frame["cohort"])
     frame["customer_retention"] = frame["retained_customers"] / frame["customers"]
     base = frame["base_mrr_minor"].where(frame["base_mrr_minor"] > 0)
@@ -112,37 +115,38 @@ def cohort_retention(
     return frame
 
 
-# Per period and currency: the start MRR, what the customers paying at the start still pay
-# (capped at their start value: the start less what contracted or churned) and each movement's
-# total; a kind is NULL where no customer moved that way, so its currency needs no exchange rate.
-# A return in any currency is a reactivation.
+# Per period and currency: the start MRR (everyone's), each movement's total, and, over the
+# customers paying at the start (`in_cohort`), what they pay at the end (start + their signed
+# movements) and what they still pay capped at their start (the start less each one's net loss).
+# A kind is NULL where no customer moved that way, so its currency needs no exchange rate.
 _TOTALS = """
+WITH per_customer AS (
+    SELECT DISTINCT period_end, customer, currency, start_mrr_minor, end_mrr_minor, in_cohort
+    FROM mrr_period_movements
+)
 SELECT period_end, currency, COALESCE(s.start_mrr_minor, 0.0) AS start_mrr_minor,
-    COALESCE(s.start_mrr_minor, 0.0) - COALESCE(k.lost, 0.0) AS retained_mrr_minor,
+    COALESCE(s.start_mrr_minor, 0.0) - COALESCE(c.lost, 0.0) AS retained_mrr_minor,
+    COALESCE(s.start_mrr_minor, 0.0) + COALESCE(c.moved, 0.0) AS cohort_end_mrr_minor,
     k.new, k.reactivation, k.expansion, k.contraction, k.churn
 FROM (SELECT period_end, currency, start_mrr_minor FROM mrr_period_starts) AS s
 FULL OUTER JOIN (
     SELECT period_end, currency,
-        SUM(GREATEST(start_mrr_minor - end_mrr_minor, 0)) AS lost,
-        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'new') AS new,
-        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'reactivation')
-            AS reactivation,
-        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'expansion') AS expansion,
-        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'contraction')
-            AS contraction,
-        SUM(abs(end_mrr_minor - start_mrr_minor)) FILTER (WHERE kind = 'churn') AS churn
-    FROM (
-        SELECT *, CASE
-            WHEN start_mrr_minor = end_mrr_minor THEN NULL
-            WHEN start_mrr_minor = 0 THEN
-                (CASE WHEN customer_paid_before THEN 'reactivation' ELSE 'new' END)
-            WHEN end_mrr_minor = 0 THEN 'churn'
-            WHEN end_mrr_minor > start_mrr_minor THEN 'expansion'
-            ELSE 'contraction' END AS kind
-        FROM mrr_period_changes
-    )
+        SUM(amount_minor) FILTER (WHERE kind = 'new') AS new,
+        SUM(amount_minor) FILTER (WHERE kind = 'reactivation') AS reactivation,
+        SUM(amount_minor) FILTER (WHERE kind = 'expansion') AS expansion,
+        SUM(amount_minor) FILTER (WHERE kind = 'contraction') AS contraction,
+        SUM(amount_minor) FILTER (WHERE kind = 'churn') AS churn
+    FROM mrr_period_movements
     GROUP BY ALL
 ) AS k USING (period_end, currency)
+FULL OUTER JOIN (
+    SELECT period_end, currency,
+        SUM(GREATEST(start_mrr_minor - end_mrr_minor, 0)) AS lost,
+        SUM(end_mrr_minor - start_mrr_minor) AS moved
+    FROM per_customer
+    WHERE in_cohort
+    GROUP BY ALL
+) AS c USING (period_end, currency)
 """
 
 
@@ -154,7 +158,9 @@ def _period(
         name: _convert(_per_currency(totals, column), reporting, rates, end)
         for name, column in [*((kind, kind) for kind in KINDS), ("start", "start_mrr_minor")]
     }
-    major["retained"] = _convert(_per_currency(totals, "retained_mrr_minor"), reporting, rates, end)
+    for name in ("retained", "cohort_end"):
+        column = f"{name}_mrr_minor"
+        major[name] = _convert(_per_currency(totals, column), reporting, rates, end)
     start = major["start"]
     lost = major["churn"] + major["contraction"]
     won = major["expansion"] + major["reactivation"]
@@ -168,8 +174,9 @@ def _period(
         retained_mrr=major["retained"],
         gross_mrr_churn_rate=_ratio(lost, start),
         net_mrr_churn_rate=_ratio(lost - won, start),
-        nrr=_ratio(start + major["expansion"] - lost, start),
+        nrr=_ratio(major["cohort_end"], start),
         grr=_ratio(major["retained"], start),
+        cohort_end_mrr=major["cohort_end"],
     )
 
 

@@ -21,6 +21,8 @@ CONTRACT = {
     "involuntary_churn_rate", "involuntary_share", "payment_success_rate",
     "payment_success_rate_dedup", "failure_rate", "recovery_rate", "disputes",
     "webhook_delivery_rate", "pending_events", "refunds", "trial_conversion_rate", "warnings",
+    # Stripe's formulas beside ours, LTV and cohort retention
+    "ltv", "subscriber_churn_rate_stripe", "trial_conversion_rate_stripe", "cohort_retention",
 }  # fmt: skip
 MOVEMENTS = ["start_mrr", "new", "reactivation", "expansion", "contraction", "churn", "fx"]
 RATES = """date,currency,rate
@@ -104,3 +106,38 @@ def test_a_missing_rate_nulls_the_converted_amounts_and_says_which(
     assert report["movements"]["fx"] is None
     assert report["mrr_by_currency"]["gbp"] == pytest.approx(80.0)
     assert report["warnings"] and all("GBP" in warning for warning in report["warnings"])
+
+
+def test_stripes_formulas_ltv_and_cohorts_are_reported_beside_ours(
+    currencies: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    report = build_report(currencies, _settings(tmp_path), date(2025, 2, 28), date(2025, 1, 31))
+
+    # nobody joins, leaves or ends a trial in February
+    assert (report["stripe_subscriber_churn_rate"], report["subscriber_churn_rate_stripe"]) == (
+        0.0,
+        0.0,
+    )
+    assert (report["trial_conversion_rate"], report["trial_conversion_rate_stripe"]) == (None, None)
+    assert report["ltv"] is None  # no customer churn in the month: no lifetime to divide by
+    january_usd = [
+        row
+        for row in report["cohort_retention"]
+        if (row["cohort"], row["currency"]) == ("2025-01-01", "usd")
+    ]
+    assert [(row["months_since"], row["customers"], row["mrr"]) for row in january_usd] == [
+        (0, 1, 120.0),  # mia, $120 over two subscriptions, counts once
+        (1, 1, 120.0),
+    ]
+
+
+def test_with_no_rates_file_the_warning_says_where_to_put_one(
+    currencies: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(Settings(), data_dir=tmp_path, fx_rates_file=None)
+    report = build_report(currencies, settings, date(2025, 2, 28), date(2025, 1, 31))
+
+    assert report["warnings"] == [
+        "amounts in EUR, GBP, JPY cannot be converted to USD: no FX rates file. Put a CSV with "
+        f"columns date,currency,rate at {tmp_path / 'fx_rates.csv'} or set PAYLENS_FX_RATES_FILE"
+    ]

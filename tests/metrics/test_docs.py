@@ -19,14 +19,15 @@ import metrics.payments
 import metrics.refresh
 import metrics.refunds
 import metrics.retention
-import metrics.revenue
+import metrics.summary
+import metrics.undated
 import metrics.webhooks
 
 METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "METRICS.md"
-METRIC_MODULES = [metrics.revenue, metrics.payments, metrics.mrr, metrics.movements]
+METRIC_MODULES = [metrics.summary, metrics.payments, metrics.mrr, metrics.movements]
 METRIC_MODULES += [metrics.disputes, metrics.dunning, metrics.refunds, metrics.webhooks]
 METRIC_MODULES += [metrics.churn, metrics.retention, metrics.customers]
-METRIC_MODULES += [metrics.breakdowns, metrics.drilldown, metrics.refresh]
+METRIC_MODULES += [metrics.breakdowns, metrics.drilldown, metrics.refresh, metrics.undated]
 
 
 def public_functions(module: ModuleType) -> list[str]:

@@ -85,6 +85,14 @@ def test_monthly_mrr_flows_equal_the_movements_on_demo(demo: duckdb.DuckDBPyConn
     assert len(churn) == 12
     for kind in ["new", "reactivation", "expansion", "contraction", "churn"]:
         assert churn[kind].tolist() == pytest.approx(summary[kind].tolist())
-    recomputed = churn["start_mrr"] + churn["expansion"] - churn["contraction"] - churn["churn"]
-    assert churn["nrr"].tolist() == pytest.approx((recomputed / churn["start_mrr"]).tolist())
+    # NRR: the start plus the movements of the customers paying at the start, nobody else's
+    cohort = movements_summary(movements[movements["in_cohort"]], {}, "usd", RATES)
+    moved = cohort.set_index("period_end")
+    for row in churn.to_dict("records"):
+        flows = moved.loc[row["period_end"]]
+        won = flows["expansion"] + flows["reactivation"]
+        end = row["start_mrr"] + won - flows["contraction"] - flows["churn"]
+        assert row["cohort_end_mrr"] == pytest.approx(end)
+        assert row["nrr"] == pytest.approx(end / row["start_mrr"])
+        assert flows["new"] == 0.0
     assert (churn["grr"] <= 1).all() and (churn["grr"] <= churn["nrr"]).all()
