@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from app.service import sync_and_publish
-from sandbox.scenario import example, load_scenario, simulate_scenario
+from sandbox.scenario import example, load_scenario, scenario_ids, simulate_scenario
 from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from sync.snapshots import SnapshotReader
@@ -18,11 +19,28 @@ DEMO_SEED = 7
 DEMO_UNTIL = date(2026, 11, 20)
 
 
+# Scenario files of the metric tests' own (the sandbox's bundled ones are pinned by its tests).
+OWN = Path(__file__).resolve().parent / "scenario_files"
+# Per scenario name: its published snapshot, and ids (customers, subscriptions) → the file's names.
+Synced = dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]]
+
+
 def simulate_named(name: str) -> Simulation:
-    """A scenario file by name, or the `demo` preset."""
+    """The `demo` preset, a scenario file of these tests (`OWN`), or one the sandbox bundles."""
     if name == "demo":
         return simulate(DEMO_SEED, DEMO_UNTIL, "demo")
-    return simulate_scenario(load_scenario(example(name)))
+    own = OWN / f"{name}.toml"
+    return simulate_scenario(load_scenario(own if own.exists() else example(name)))
+
+
+def synced_scenarios(names: list[str], tmp_path_factory: pytest.TempPathFactory) -> Synced:
+    """Each named scenario synced through the sandbox, with its ids mapped back to names."""
+    result = {}
+    for name in names:
+        sim = simulate_named(name)
+        ids = {value: key for key, value in scenario_ids(sim).items()}
+        result[name] = (synced_snapshot(sim, tmp_path_factory.mktemp(name)), ids)
+    return result
 
 
 def synced_snapshot(sim: Simulation, data_dir: Path) -> duckdb.DuckDBPyConnection:

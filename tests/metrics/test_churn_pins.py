@@ -4,42 +4,24 @@ scenarios (sandbox/scenarios/*.toml, values from each file's header), synced the
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import pytest
 
 from metrics.churn import ChurnSettings, churn_events, churn_monthly, involuntary_churn
 from metrics.customers import trial_conversion
-from sandbox.scenario import load_scenario, scenario_ids, simulate_scenario
-from sandbox.sim import Simulation
-from tests.metrics.scenarios import simulate_named, synced_snapshot
+from tests.metrics.scenarios import Synced, synced_scenarios
 
 NAMES = ["dunning", "cancellations", "trials", "payments", "long_dunning", "back_within_month"]
-# Scenarios of this suite's own (the sandbox's bundled list is pinned by its tests).
-OWN = Path(__file__).resolve().parent / "scenario_files"
-
-
-def _simulate(name: str) -> Simulation:
-    own = OWN / f"{name}.toml"
-    return simulate_scenario(load_scenario(own)) if own.exists() else simulate_named(name)
 
 
 @pytest.fixture(scope="module")
-def synced(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
-    """Each scenario's snapshot, with subscription ids mapped back to the file's names."""
-    result = {}
-    for name in NAMES:
-        sim = _simulate(name)
-        names = {value: key for key, value in scenario_ids(sim).items()}
-        result[name] = (synced_snapshot(sim, tmp_path_factory.mktemp(name)), names)
-    return result
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
+    """Each scenario's snapshot, with ids mapped back to the file's names."""
+    return synced_scenarios(NAMES, tmp_path_factory)
 
 
 def _events(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
     name: str,
     settings: ChurnSettings,
 ) -> list[tuple[str, str, str, float]]:
@@ -54,7 +36,7 @@ def _events(
 
 @pytest.mark.parametrize("at_period_end", [False, True])
 def test_dunning_ends_in_payment_failed_and_unpaid_churn_on_the_same_day(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]], at_period_end: bool
+    synced: Synced, at_period_end: bool
 ) -> None:
     settings = ChurnSettings(churn_at_period_end=at_period_end)
     assert _events(synced, "dunning", settings) == [
@@ -67,7 +49,7 @@ def test_dunning_ends_in_payment_failed_and_unpaid_churn_on_the_same_day(
     ("at_period_end", "iris_day"), [(False, "2025-02-15"), (True, "2025-03-05")]
 )
 def test_cancel_at_period_end_churns_at_the_request_or_at_the_end(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
     at_period_end: bool,
     iris_day: str,
 ) -> None:
@@ -82,7 +64,7 @@ def test_cancel_at_period_end_churns_at_the_request_or_at_the_end(
 
 
 def test_a_lost_dispute_that_cancels_is_disputed_churn_reported_apart(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     assert _events(synced, "payments", ChurnSettings()) == [
         ("sam_pro", "2025-01-20", "disputed", 10_000.0)
@@ -94,13 +76,13 @@ def test_a_lost_dispute_that_cancels_is_disputed_churn_reported_apart(
 
 
 def test_trials_are_never_churn(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     assert _events(synced, "trials", ChurnSettings()) == []
 
 
 def test_one_trial_in_three_converts_a_paused_and_a_cancelled_one_do_not(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["trials"]
     result = trial_conversion(con, date(2024, 12, 31), date(2025, 3, 31))
@@ -116,7 +98,7 @@ def test_one_trial_in_three_converts_a_paused_and_a_cancelled_one_do_not(
     ],
 )
 def test_past_due_beyond_the_grace_is_involuntary_churn_counted_once(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
     grace_days: int,
     expected: list[tuple[str, str, str, float]],
 ) -> None:
@@ -125,7 +107,7 @@ def test_past_due_beyond_the_grace_is_involuntary_churn_counted_once(
 
 
 def test_march_involuntary_rate_is_one_subscription_in_three(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["long_dunning"]
     march = involuntary_churn(con, date(2025, 2, 28), date(2025, 3, 31))
@@ -135,7 +117,7 @@ def test_march_involuntary_rate_is_one_subscription_in_three(
 
 
 def test_monthly_customer_churn_and_the_reactivation_in_cancellations(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["cancellations"]
     months = churn_monthly(con, date(2025, 1, 1), date(2025, 4, 30))
@@ -147,7 +129,7 @@ def test_monthly_customer_churn_and_the_reactivation_in_cancellations(
 
 
 def test_a_customer_who_left_and_came_back_within_the_month_is_not_churned_in_it(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["back_within_month"]
     months = churn_monthly(con, date(2025, 3, 1), date(2025, 4, 30))
@@ -158,7 +140,7 @@ def test_a_customer_who_left_and_came_back_within_the_month_is_not_churned_in_it
 
 
 def test_a_customer_who_joined_and_left_in_the_month_is_not_in_its_churn_rate(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["payments"]
     january = churn_monthly(con, date(2025, 1, 1), date(2025, 1, 31)).iloc[0]

@@ -6,7 +6,6 @@ suite (tests/metrics/scenario_files/*.toml, values from its header) synced the r
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -16,30 +15,21 @@ from metrics.drilldown import movement_subscriptions
 from metrics.movements import KINDS, customer_changes, movements_summary, mrr_movements
 from metrics.mrr import MrrSettings, mrr_currency_daily
 from metrics.retention import cohort_retention, mrr_churn
-from sandbox.scenario import load_scenario, scenario_ids, simulate_scenario
-from tests.metrics.scenarios import DEMO_UNTIL, synced_snapshot
+from tests.metrics.scenarios import DEMO_UNTIL, Synced, synced_scenarios
 
-OWN = Path(__file__).resolve().parent / "scenario_files"
 NAMES = ["chartmogul_lifecycle", "same_month_moves", "baremetrics_mrr", "profitwell_reactivations"]
 STRIPE = MrrSettings()
 PERIOD_END = MrrSettings(churn_at_period_end=True)  # ChartMogul's and ProfitWell's churn date
 
 
 @pytest.fixture(scope="module")
-def synced(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
-    """Each scenario's snapshot, with customer and subscription ids mapped back to names."""
-    result = {}
-    for name in NAMES:
-        sim = simulate_scenario(load_scenario(OWN / f"{name}.toml"))
-        names = {value: key for key, value in scenario_ids(sim).items()}
-        result[name] = (synced_snapshot(sim, tmp_path_factory.mktemp(name)), names)
-    return result
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
+    """Each scenario's snapshot, with ids mapped back to the file's names."""
+    return synced_scenarios(NAMES, tmp_path_factory)
 
 
 def _moves(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
     name: str,
     start: date,
     as_of: date,
@@ -61,7 +51,7 @@ def _moves(
 
 
 def _summary(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
     name: str,
     start: date,
     as_of: date,
@@ -75,7 +65,7 @@ def _summary(
 
 
 def test_chartmogul_counts_new_then_expansion_in_one_month_and_the_whole_lifecycle(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     moves = _moves(synced, "chartmogul_lifecycle", date(2025, 1, 1), date(2026, 3, 31), PERIOD_END)
     assert moves == [
@@ -91,14 +81,14 @@ def test_chartmogul_counts_new_then_expansion_in_one_month_and_the_whole_lifecyc
 
 
 def test_chartmogul_churn_is_dated_on_the_request_under_stripes_rule(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     moves = _moves(synced, "chartmogul_lifecycle", date(2025, 12, 1), date(2026, 1, 31))
     assert moves == [("2025-12", "syncalytics", "churn", 166.67)]
 
 
 def test_chartmogul_drill_down_shows_the_silver_subscription_behind_the_expansion(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, names = synced["chartmogul_lifecycle"]
     rows = movement_subscriptions(con, date(2024, 12, 31), date(2025, 2, 28))
@@ -126,7 +116,7 @@ def _text(value: object) -> str | None:
 
 
 def test_a_customer_who_expands_and_contracts_in_one_month_has_both_movements(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     moves = _moves(synced, "same_month_moves", date(2025, 3, 1), date(2025, 3, 31))
     assert sorted(moves) == sorted(
@@ -146,7 +136,7 @@ def test_a_customer_who_expands_and_contracts_in_one_month_has_both_movements(
 
 
 def test_nrr_and_grr_are_measured_on_the_movements_of_the_customers_paying_at_the_start(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["same_month_moves"]
     march = mrr_churn(con, date(2025, 2, 28), date(2025, 3, 31), "usd")
@@ -165,7 +155,7 @@ def test_nrr_and_grr_are_measured_on_the_movements_of_the_customers_paying_at_th
 
 
 def test_cohorts_sum_the_same_changes(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     con, _ = synced["same_month_moves"]
     cohorts = cohort_retention(con, date(2025, 4, 30)).set_index(["cohort", "months_since"])
@@ -179,7 +169,7 @@ def test_cohorts_sum_the_same_changes(
 
 
 def test_baremetrics_coupons_and_a_100_percent_coupon_is_churn(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     summary = _summary(synced, "baremetrics_mrr", date(2025, 1, 1), date(2025, 2, 28))
     assert summary["new"].tolist() == pytest.approx([115.0, 0.0])
@@ -190,7 +180,7 @@ def test_baremetrics_coupons_and_a_100_percent_coupon_is_churn(
 
 
 def test_profitwell_counts_a_return_after_eight_months_as_a_reactivation(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     moves = _moves(
         synced, "profitwell_reactivations", date(2025, 1, 1), date(2025, 12, 31), PERIOD_END
@@ -208,7 +198,7 @@ def test_profitwell_counts_a_return_after_eight_months_as_a_reactivation(
 
 
 def test_lagos_balance_rule_starting_plus_change_is_ending_every_month(
-    synced: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, str]]],
+    synced: Synced,
 ) -> None:
     # Lago: Starting and Ending MRR are balances, Change is the movements combined.
     for name in NAMES:

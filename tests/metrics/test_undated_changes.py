@@ -17,9 +17,9 @@ from metrics.churn import ChurnSettings
 from metrics.mrr import MrrSettings
 from metrics.summary import summarise
 from metrics.undated import UndatedExposure, undated_changes, undated_exposure
-from sandbox.scenario import load_scenario, scenario_ids, simulate_scenario
+from sandbox.scenario import scenario_ids
 from sandbox.sim import Simulation
-from tests.metrics.scenarios import synced_snapshot
+from tests.metrics.scenarios import simulate_named, synced_snapshot
 from tests.metrics.truth_checks import (
     differences,
     every_day,
@@ -27,13 +27,12 @@ from tests.metrics.truth_checks import (
     unobservable_before_window,
 )
 
-SCENARIO = Path(__file__).resolve().parent / "scenario_files" / "undated_changes.toml"
 UNTIL = date(2025, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def sim() -> Simulation:
-    return simulate_scenario(load_scenario(SCENARIO))
+    return simulate_named("undated_changes")
 
 
 @pytest.fixture(scope="module")
