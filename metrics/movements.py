@@ -89,7 +89,7 @@ def customer_changes(
     """Every labelled change in [`start`, `as_of`] (`sql/mrr_customer_changes.sql`): one row per
     (customer, currency, day) whose net MRR differs from the day before. Columns: `customer`,
     `currency`, `day`, `before_mrr_minor`, `after_mrr_minor`, `change_minor` (signed),
-    `amount_minor`, `kind`, `customer_paid_before` (paying in any currency the day before)."""
+    `amount_minor`, `kind`, `customer_paying_before` (paying in any currency the day before)."""
     params: dict[str, Param] = {"start": start, "as_of": as_of, **asdict(settings)}
     outer = "SELECT * FROM mrr_customer_changes ORDER BY day, customer, currency"
     frame = run_layers(con, CHANGES, params, outer)

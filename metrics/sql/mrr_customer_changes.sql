@@ -51,7 +51,7 @@ levels AS (
 -- Whether the customer paid in another currency just before and just after the day.
 placed AS (
     SELECT customer, currency, day, delta, after_mrr, after_mrr - delta AS before_mrr,
-        customer_after - customer_day > 0 AS customer_paid_before,
+        customer_after - customer_day > 0 AS customer_paying_before,
         customer_after - customer_day - own_before > 0 AS others_before,
         customer_after - own_after > 0 AS others_after,
         first_day
@@ -68,5 +68,5 @@ SELECT customer, currency, day, before_mrr AS before_mrr_minor, after_mrr AS aft
          WHEN after_mrr = 0 THEN (CASE WHEN others_after THEN 'contraction' ELSE 'churn' END)
          WHEN delta > 0 THEN 'expansion'
          ELSE 'contraction' END AS kind,
-    customer_paid_before
+    customer_paying_before
 FROM placed

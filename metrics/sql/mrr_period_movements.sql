@@ -25,12 +25,12 @@ placed AS (
 -- paid at the start, read before its first change in the period in any currency.
 ends AS (
     SELECT *,
-        arg_min(customer_paid_before, day) OVER (PARTITION BY period_end, customer) AS in_cohort
+        arg_min(customer_paying_before, day) OVER (PARTITION BY period_end, customer) AS in_cohort
     FROM (
         SELECT period_start, period_end, customer, currency, MIN(day) AS day,
             arg_min(before_mrr_minor, day) AS start_mrr_minor,
             arg_max(after_mrr_minor, day) AS end_mrr_minor,
-            arg_min(customer_paid_before, day) AS customer_paid_before
+            arg_min(customer_paying_before, day) AS customer_paying_before
         FROM placed
         GROUP BY ALL
     )

@@ -18,6 +18,7 @@ from sandbox.truth_report import EVENTS_WINDOW_DAYS, hidden_days, subscription_m
 from tests.metrics.scenarios import synced_snapshot
 
 EXACT = 0.01  # minor units: a hundredth of a cent (floats against exact fractions)
+IDENTITY = 1e-6  # minor units: the movements are summed from exact decimals
 
 
 def differences(
@@ -98,7 +99,7 @@ def movement_gaps(
         for currency in currencies:
             change = level.get((end, currency), 0.0) - level.get((start, currency), 0.0)
             gap = change - float(moved.get((end, currency), 0.0))
-            if abs(gap) > EXACT:
+            if abs(gap) > IDENTITY:
                 gaps.append((end, currency, gap))
     return gaps
 
