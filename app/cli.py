@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from app import commands
+from app import alert_commands, commands
 from app.errors import CommandError
 from app.settings import SettingsError
 from sandbox import cli as sandbox_cli
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="flows (movements, churn, payments) over (since, as-of]; default: 30 days before",
     )
     report.add_argument("--json", action="store_true", help="machine-readable output")
+
+    alerts = sub.add_parser("alerts", help="alert rules, their state, silences, a Slack test")
+    alert_commands.configure_parser(alerts)
 
     sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")
     demo = sub.add_parser("demo", help="sandbox + sync + dashboard in one command")

@@ -8,7 +8,8 @@ import sys
 
 import duckdb
 
-from app import dashboard_process, demo
+from app import alert_commands, dashboard_process, demo
+from app.alerting import AlertJob
 from app.errors import CommandError
 from app.progress import backfill_progress
 from app.report import build_report, format_report
@@ -32,6 +33,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return Service(settings).run()
     if args.command == "report":
         return report(settings, args)
+    if args.command == "alerts":
+        return alert_commands.run(settings, args)
     if args.command == "serve":
         return dashboard_process.serve(settings)
     if args.command == "demo":
@@ -40,12 +43,14 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def sync_once(settings: Settings) -> int:
-    """One sync while no service runs (the instance lock is shared with `paylens run`)."""
+    """One sync while no service runs (the instance lock is shared with `paylens run`), with
+    the alert cycle after it, as the service runs them."""
+    alerts = AlertJob(settings)
     lock = InstanceLock(settings.data_dir)
     lock.acquire()
     try:
         with backfill_progress() as progress:
-            result = sync_and_publish(settings, progress=progress)
+            result = sync_and_publish(settings, progress=progress, before_publish=[alerts])
     finally:
         lock.release()
     return 0 if result.status == "ok" else 1

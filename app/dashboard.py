@@ -11,5 +11,10 @@ st.set_page_config(page_title="paylens", page_icon=":bar_chart:", layout="wide")
 if not ui.password_ok(ui.settings()):
     st.stop()
 
-page = st.navigation([st.Page("views/overview.py", title="Overview", icon=":material/dashboard:")])
+page = st.navigation(
+    [
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:"),
+        st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:"),
+    ]
+)
 page.run()

@@ -54,6 +54,10 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     }
     if settings.fx_rates_file is not None:
         env["PAYLENS_FX_RATES_FILE"] = str(settings.fx_rates_file)
+    if settings.alerts_file is not None:
+        env["PAYLENS_ALERTS_FILE"] = str(settings.alerts_file)
+    if settings.slack_standin_url is not None:
+        env["PAYLENS_SLACK_STANDIN_URL"] = settings.slack_standin_url
     return env
 
 

@@ -6,8 +6,10 @@ grace of minutes (a late cycle still runs). The process holds an exclusive lock 
 `<data>/paylens.lock` for its lifetime, so a second `paylens run` stops at once with a clear
 message, and it keeps the master file open: it is the warehouse's only writer.
 
-Other issues add their work here: `Service.after_sync` hooks run inside every cycle, on the open
-master connection, before the snapshot is published (alert evaluation); `Service.scheduler` takes
+`Service.after_sync` hooks run inside every cycle, on the open master connection, before the
+snapshot is published: the first is the alert job (`app.alerting.AlertJob`: evaluate the rules
+at the account's clock, record, send). With a Slack webhook configured a second job sends the
+alert outbox every few seconds between cycles, on its own cursor. `Service.scheduler` takes
 further jobs (`add_job(..., max_instances=1, coalesce=True)`, e.g. the weekly digest).
 
 SIGTERM (or Ctrl-C) asks the running cycle to stop: the backfill stops handing out pages,
@@ -32,6 +34,7 @@ from typing import IO
 import duckdb
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.alerting import DELIVERY_SECONDS, AlertJob
 from app.errors import CommandError
 from app.service import open_master, sync_and_publish
 from app.settings import Settings
@@ -84,7 +87,10 @@ class Service:
         self.settings = settings
         self.interval = interval_seconds or settings.sync_interval_seconds
         self.stopping = threading.Event()
-        self.after_sync: list[Hook] = []
+        # the master's writers between cycles (alert delivery) and the publish take turns
+        self.write_lock = threading.Lock()
+        self.alerts = AlertJob(settings, write_lock=self.write_lock)  # a bad rules file stops here
+        self.after_sync: list[Hook] = [self.alerts]
         self.on_stop: list[Callable[[], None]] = []  # run once the scheduler has ended
         # The latest cycles' results (None: a cycle that failed before syncing), bounded.
         self.cycles: deque[RunResult | None] = deque(maxlen=100)
@@ -106,6 +112,10 @@ class Service:
             name="sync and publish",
             next_run_time=datetime.now(UTC),
         )
+        if self.alerts.transport is not None:
+            self.scheduler.add_job(
+                self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", name="alerts"
+            )
 
     def run(self) -> int:
         """Steps: take the instance lock; open the master; schedule until stopped; clean up."""
@@ -146,11 +156,24 @@ class Service:
                     should_stop=self.stopping.is_set,
                     con=self._con,
                     before_publish=self.after_sync,
+                    publish_lock=self.write_lock,
                 )
                 self.cycles.append(result)
             except Exception as exc:
                 log.error("sync cycle failed: %s", exc)
                 self.cycles.append(None)
+
+    def deliver(self) -> None:
+        """Send the alert outbox between syncs, on a connection of its own."""
+        if self.stopping.is_set() or self._con is None:
+            return
+        cursor = self._con.cursor()
+        try:
+            self.alerts.deliver(cursor)
+        except Exception as exc:  # the next run retries; the service goes on
+            log.error("alert delivery failed: %s", exc)
+        finally:
+            cursor.close()
 
     def _install_signals(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:

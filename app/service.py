@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -56,6 +58,7 @@ def sync_and_publish(
     should_stop: Callable[[], bool] = lambda: False,
     con: duckdb.DuckDBPyConnection | None = None,
     before_publish: Sequence[Callable[[duckdb.DuckDBPyConnection, RunResult], None]] = (),
+    publish_lock: AbstractContextManager[Any] | None = None,
 ) -> RunResult:
     """Steps: open the master file (unless given); sync (on Stripe's clock, which the reader
     takes from Stripe's answers); store the MRR segments (`metrics.refresh`); publish a snapshot
@@ -63,7 +66,9 @@ def sync_and_publish(
 
     A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
     published only when the warehouse holds a complete backfill, so readers never see half of
-    one; any other failure is recorded in sync_runs and returned.
+    one; any other failure is recorded in sync_runs and returned. `publish_lock` is held around
+    the publish (its CHECKPOINT fails while another cursor of the master has a write open: the
+    alert delivery job writes between cycles under the same lock).
     """
     reader = build_reader(settings)
     own = con is None
@@ -86,7 +91,9 @@ def sync_and_publish(
             hook(con, result)
         published = None
         if result.complete and result.status != "abandoned":
-            published = publish(con, settings.master_path, settings.snapshot_dir, utc_now()).name
+            with publish_lock or nullcontext():
+                snapshot = publish(con, settings.master_path, settings.snapshot_dir, utc_now())
+            published = snapshot.name
     finally:
         if own:
             con.close()

@@ -53,6 +53,9 @@ class Settings:
     dashboard_port: int = 8501
     dashboard_password: Secret | None = None
     slack_webhook_url: Secret | None = None
+    alerts_file: Path | None = None  # None: the built-in rules (alerts/defaults.toml)
+    dashboard_url: str | None = None  # where Slack buttons link; None: no button
+    slack_standin_url: str | None = None  # the demo's local Slack, whose messages a page shows
     sync_rate: float | None = None  # None: 20/s for test keys, 90/s for live keys
     sync_endpoint_rate: float = 24.0
     sync_workers: int = 48
@@ -94,6 +97,13 @@ class Settings:
 def _url(name: str, raw: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", raw):
         raise SettingsError(f"{name} must be an http(s) URL with no path, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _base_url(name: str, raw: str) -> str:
+    """An http(s) URL that may have a path (a dashboard behind a reverse proxy)."""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/")
 
 
@@ -185,6 +195,9 @@ _PLAIN: dict[str, tuple[str, Any]] = {
     "sync_interval_seconds": ("PAYLENS_SYNC_INTERVAL_SECONDS", _interval),
     "reporting_currency": ("PAYLENS_REPORTING_CURRENCY", _currency),
     "fx_rates_file": ("PAYLENS_FX_RATES_FILE", _path),
+    "alerts_file": ("PAYLENS_ALERTS_FILE", _path),
+    "dashboard_url": ("PAYLENS_DASHBOARD_URL", _base_url),
+    "slack_standin_url": ("PAYLENS_SLACK_STANDIN_URL", _base_url),
     "dashboard_address": ("PAYLENS_DASHBOARD_ADDRESS", _address),
     "dashboard_port": ("PAYLENS_DASHBOARD_PORT", _port),
     "sync_rate": ("PAYLENS_SYNC_RATE", _rate),
@@ -267,4 +280,10 @@ def _read_secret(env: Mapping[str, str], var: str) -> Secret | None:
         return None
     if not direct.strip():
         raise SettingsError(f"{var} is set but empty")
+    if var in _URL_SECRETS and not re.fullmatch(r"https?://\S+", direct.strip()):
+        # the value is a secret: the message must not quote it
+        raise SettingsError(f"{var} must be an http(s) URL (the value is not shown: it is secret)")
     return Secret(direct.strip())
+
+
+_URL_SECRETS = frozenset({"SLACK_WEBHOOK_URL"})

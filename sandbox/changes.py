@@ -105,4 +105,4 @@ def invoice_now(engine: Engine, sub: Sub, at: int) -> None:
     engine.update_sub(sub, at, {"latest_invoice": invoice["id"]})
     collection = Collection(invoice, sub, engine.ids.new("pi"))
     when = within_day(at, engine.rng.randint(1, 600))
-    collect.attempt(engine, collection, when, checkout=True)
+    engine.soon(when, collect.attempt_soon, (collection, True))

@@ -23,7 +23,13 @@ from sandbox.api import PERMISSIONS
 from sandbox.faults import FaultPlan, parse_faults
 from sandbox.incidents import Incident, parse_incident
 from sandbox.model import Simulation
-from sandbox.scenario import ScenarioError, load_scenario, simulate_scenario
+from sandbox.scenario import (
+    ScenarioError,
+    live_entries,
+    live_entries_error,
+    load_scenario,
+    simulate_scenario,
+)
 from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
 from sandbox.stats import format_stats, monthly_stats
@@ -44,8 +50,13 @@ class ServeOptions:
 
 
 def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
-    """Arguments of ``paylens sandbox`` (serve), ``… truth`` and ``… stats``."""
+    """Arguments of ``paylens sandbox`` (serve), ``… truth`` and ``… stats``.
+
+    ``main`` checks what no single argument can: live entries of a scenario need ``--speed``
+    (``usage_error`` reports that as argparse reports any other bad argument).
+    """
     _simulation_arguments(parser, today)
+    parser.set_defaults(usage_error=parser.error)
     parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
     parser.add_argument("--key", default=DEFAULT_API_KEY, help="the API key clients must send")
     _serving_arguments(parser)
@@ -69,6 +80,8 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
     if args.sandbox_command == "stats":
         print(stats_text(args.seed, args.until, args.preset, sim=args.scenario), file=out)
         return 0
+    if args.speed is None and args.scenario_file and live_entries(args.scenario_file):
+        args.usage_error(f"argument --scenario: {live_entries_error(args.scenario_file)}")
     options = ServeOptions(
         rate=args.rate,
         endpoint_rate=args.endpoint_rate,
@@ -90,10 +103,12 @@ def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> No
     parser.add_argument("--preset", default="demo")
     parser.add_argument(
         "--scenario",
-        type=_scenario,
+        action=_ScenarioAction,
         metavar="FILE",
-        help="a scripted business (TOML or JSON; see docs/SANDBOX.md) instead of a preset",
+        help="a scripted business (TOML or JSON; see docs/SANDBOX.md) instead of a preset; "
+        "entries after its last day need --speed, whose live clock plays them",
     )
+    parser.set_defaults(scenario_file=None)
 
 
 def _serving_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +123,8 @@ def _serving_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parsed(parse_incident),
         action="append",
         default=[],
-        help="e.g. decline_spike:brand=visa,start=2026-11-27T10:00,hours=2,rate=0.6",
+        help="e.g. decline_spike:brand=visa,country=BR,start=2026-11-27T10:00,hours=2,rate=0.6"
+        ",code=do_not_honor (code optional: else drawn per failure)",
     )
     add(
         "--restricted-key",
@@ -161,17 +177,30 @@ def _restricted_key(text: str) -> tuple[str, list[str]]:
     return key, resources
 
 
-def _scenario(path: str) -> Simulation:
-    """The scenario file, loaded and played to its last day, while arguments are parsed.
+class _ScenarioAction(argparse.Action):
+    """``--scenario FILE``: loaded and played to its last day while arguments are parsed.
 
     Playing it here makes every problem (a bad key, or an operation the business cannot do by
-    then) one argparse error quoting the ``ScenarioError``; ``--seed``, ``--until`` and
-    ``--preset`` are then ignored (the file has its own seed and days).
+    then, live entries included) one argparse error quoting the ``ScenarioError``; ``--seed``,
+    ``--until`` and ``--preset`` are then ignored (the file has its own seed and days). The
+    parsed file goes to ``scenario_file``, for ``main`` to check that its live entries (after
+    its last day) have a live clock (``--speed``) to play them.
     """
-    try:
-        return simulate_scenario(load_scenario(path))
-    except ScenarioError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            scenario = load_scenario(str(values))
+            sim = simulate_scenario(scenario)
+        except ScenarioError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+        setattr(namespace, self.dest, sim)
+        namespace.scenario_file = scenario
 
 
 def run_sandbox(

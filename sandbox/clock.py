@@ -34,6 +34,11 @@ def within_day(at: int, delta: int) -> int:
     return at + 1 + (delta - 1) % left if left else at
 
 
+def iso_time(ts: int) -> str:
+    """A timestamp as messages quote it: ``2025-03-01T00:30:00Z``."""
+    return dt.datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def date_of(ts: int) -> dt.date:
     """The UTC calendar day a timestamp falls in."""
     return dt.datetime.fromtimestamp(ts, tz=UTC).date()

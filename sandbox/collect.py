@@ -5,6 +5,8 @@ later by a successful attempt on the same payment intent. Renewal declines go ``
 are retried after the preset's gaps; a retry keeps the earlier decline kind. When the last
 retry fails the subscription ends: ``canceled`` (reason ``payment_failed``, invoice marked
 uncollectible) or, for the preset's ``unpaid_share``, ``unpaid`` with the invoice left open.
+An attempt minutes after its invoice goes through ``Engine.soon``, so a live clock never
+serves it before its time.
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ if TYPE_CHECKING:
     from sandbox.engine import Engine
 
 
+def attempt_soon(engine: Engine, at: int, payload: tuple[Collection, bool]) -> None:
+    """``attempt`` as an engine handler (``Engine.soon``), if still due."""
+    collection, checkout = payload
+    if _still_due(collection):
+        attempt(engine, collection, at, checkout=checkout)
+
+
+def _still_due(collection: Collection) -> bool:
+    """Whether the invoice is open and its subscription running: a live clock leaves time for
+    a scenario to cancel or pause it between the invoice and the attempt queued for later."""
+    running = collection.sub.status in ("incomplete", "trialing", "active", "past_due")
+    return running and collection.invoice["status"] == "open"
+
+
 def attempt(engine: Engine, collection: Collection, at: int, *, checkout: bool) -> None:
     """Charge the card once (nothing is due: paid at once); act on the outcome."""
     invoice = collection.invoice
@@ -40,9 +56,15 @@ def attempt(engine: Engine, collection: Collection, at: int, *, checkout: bool) 
         engine.update(None, invoice, at, attempt_changes(invoice, None))
         engine.events.emit("invoice.payment_failed", invoice, at)
         retry_at = within_day(at, engine.rng.randint(60, 900))
-        _paid(engine, collection, retry_at, _charge(engine, collection, retry_at, None))
+        engine.soon(retry_at, _checkout_retry, collection)
         return
     _after_decline(engine, collection, at)
+
+
+def _checkout_retry(engine: Engine, at: int, collection: Collection) -> None:
+    """The customer, still at checkout, tries again, and it goes through."""
+    if _still_due(collection):
+        _paid(engine, collection, at, _charge(engine, collection, at, None))
 
 
 def _paid(engine: Engine, collection: Collection, at: int, charge: Obj | None) -> None:
@@ -97,7 +119,11 @@ def _retry(engine: Engine, at: int, collection: Collection) -> None:
 
 
 def _draw_decline(engine: Engine, collection: Collection, at: int) -> Decline | None:
-    """First attempts fail at the card's rate (or a spike's); retries keep the decline kind."""
+    """First attempts fail at the card's rate (or a spike's); retries keep the decline kind.
+
+    A spike that names a code gives every failure on a matching card that code; the kind is
+    still drawn first, so naming a code changes how those charges fail, not which ones do.
+    """
     if engine.script is not None:
         return engine.script.decline(collection, at)
     rng = engine.rng
@@ -108,10 +134,15 @@ def _draw_decline(engine: Engine, collection: Collection, at: int) -> Decline | 
     rate = decline_rate(
         engine.preset.first_attempt_failure, person.card, person.decline_multiplier, amount
     )
+    named: Decline | None = None
     for spike in active(engine.incidents, "decline_spike", at):
         if spike.matches_card(person.card.brand, person.card.country):
             rate = max(rate, spike.rate)
-    return draw_decline(rng) if rng.random() < rate else None
+            named = named or spike.decline
+    if rng.random() >= rate:
+        return None
+    drawn = draw_decline(rng)
+    return named or drawn
 
 
 def _charge(engine: Engine, collection: Collection, at: int, decline: Decline | None) -> Obj:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from sandbox.catalog import Catalog
-from sandbox.clock import DAY_SECONDS
+from sandbox.clock import DAY_SECONDS, day_end
 from sandbox.events import EventLog
 from sandbox.ids import IdFactory
 from sandbox.incidents import Incident
@@ -73,10 +73,26 @@ class Engine:
         # decision of the business as it was until a deletion cuts a subscription short.
         self.deleting = random.Random(f"deletions:{sim.seed}")
         self.subs_of: dict[str, list[Sub]] = {}  # customer id -> its subscriptions
+        # the end of the last simulated day: beyond it only the live clock plays (see ``soon``)
+        self.live_after = day_end(sim.until)
 
     def schedule(self, at: int, handler: Handler, payload: Any = None) -> None:
         """Queue ``handler(engine, at, payload)``; ties fire in the order they were queued."""
         heapq.heappush(self._heap, (at, next(self._sequence), handler, payload))
+
+    def soon(self, at: int, handler: Handler, payload: Any = None) -> None:
+        """``handler`` for a moment just ahead (a collection minutes after a renewal).
+
+        Up to the end of the last simulated day it runs at once, dated ``at``: a run stopped at
+        a day's end never shows it early, since ``at`` stays in its day (``within_day``). Past
+        that day the live clock stops anywhere, so it is queued and nothing is served before
+        its time. The rule depends on the last day, not on where a run stopped, so a live
+        run, however its clock stepped, gives what one step to the same moment gives.
+        """
+        if at <= self.live_after:
+            handler(self, at, payload)
+        else:
+            self.schedule(at, handler, payload)
 
     def add_subscription(self, sub: Sub) -> None:
         """Serve a new subscription and its items; remember it under its customer."""

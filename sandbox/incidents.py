@@ -1,9 +1,14 @@
 """Incidents switched on at a time for a duration: what an alert should catch.
 
 ``decline_spike:brand=visa,country=BR,start=2026-11-27T10:00,hours=2,rate=0.6`` makes that share
-of matching charges fail (brand and country optional); ``webhook_outage:endpoint=1,start=…,
-hours=6`` takes webhook endpoint 1 (the first, counting from 1) down; ``dispute_wave:start=…,
-hours=24,rate=0.05`` disputes that share of the charges succeeding in the window. Times are UTC.
+of matching charges fail (brand and country optional), each with a decline code drawn as usual,
+or all with ``code=do_not_honor`` (any of ``sandbox.payments.DECLINE_CODES``);
+``webhook_outage:endpoint=1,start=…,hours=6`` takes webhook endpoint 1 (the first, counting from
+1) down; ``dispute_wave:start=…,hours=24,rate=0.05`` disputes that share of the charges
+succeeding in the window. Times are UTC.
+
+Python code builds the dataclass directly, in unix seconds:
+``Incident("decline_spike", start, start + 7_200, 0.6, "visa", "BR", code="do_not_honor")``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sandbox.payments import DECLINE_BY_CODE, DECLINE_CODES, Decline
+
 KINDS: dict[str, frozenset[str]] = {
-    "decline_spike": frozenset({"brand", "country", "start", "hours", "rate"}),
+    "decline_spike": frozenset({"brand", "country", "code", "start", "hours", "rate"}),
     "webhook_outage": frozenset({"endpoint", "start", "hours"}),
     "dispute_wave": frozenset({"start", "hours", "rate"}),
 }
@@ -26,7 +33,12 @@ REQUIRED: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Incident:
-    """One incident over [start, end) in unix seconds."""
+    """One incident over [start, end) in unix seconds.
+
+    ``code`` (decline spikes only) is the decline code every failure the spike causes carries;
+    None draws one per failure, weighted as the presets' declines are. A code the sandbox does
+    not know is a ValueError listing the known ones.
+    """
 
     kind: str
     start: int
@@ -35,6 +47,21 @@ class Incident:
     brand: str | None = None
     country: str | None = None
     endpoint: int = 1
+    code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r} (known: {', '.join(KINDS)})")
+        if self.code is not None and self.kind != "decline_spike":
+            raise ValueError(f"code is for decline_spike, not {self.kind}")
+        if self.code is not None and self.code not in DECLINE_BY_CODE:
+            known = ", ".join(DECLINE_CODES)
+            raise ValueError(f"unknown decline code {self.code!r} (known: {known})")
+
+    @property
+    def decline(self) -> Decline | None:
+        """The decline every failure of this spike carries (None: drawn per failure)."""
+        return None if self.code is None else DECLINE_BY_CODE[self.code]
 
     def covers(self, at: int) -> bool:
         return self.start <= at < self.end
@@ -45,7 +72,12 @@ class Incident:
 
 
 def parse_incident(text: str) -> Incident:
-    """``kind:key=value,…`` as an Incident; anything malformed raises one clear ValueError."""
+    """``kind:key=value,…`` as an Incident; anything malformed raises one clear ValueError.
+
+    Keys: ``decline_spike``: start, hours, rate, and optionally brand, country and code (a
+    decline code, e.g. ``do_not_honor``); ``webhook_outage``: endpoint, start, hours;
+    ``dispute_wave``: start, hours, rate. ``start`` is ISO (UTC unless it says otherwise).
+    """
     kind, _, rest = text.strip().partition(":")
     if kind not in KINDS:
         raise ValueError(f"incident {text!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
@@ -84,6 +116,7 @@ def _build(kind: str, fields: dict[str, str]) -> Incident:
         fields.get("brand", "").lower() or None,
         fields.get("country", "").upper() or None,
         int(fields.get("endpoint", "1")),
+        fields.get("code", "").lower() or None,
     )
 
 

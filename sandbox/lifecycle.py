@@ -38,9 +38,14 @@ def signup(engine: Engine, at: int, _payload: Any = None) -> None:
         customer["invoice_settings"] = settings
     sim.customers[customer["id"]] = customer
     engine.events.emit("customer.created", customer, at)
-    subscribe(engine, person, customer, within_day(at, 2), trial=trial, has_card=has_card)
+    engine.soon(within_day(at, 2), _subscribe_new, (person, customer, trial, has_card))
     deletions.after_signup(engine, customer, at)
     engine.schedule(engine.next_signup(at), signup)
+
+
+def _subscribe_new(engine: Engine, at: int, payload: tuple[Person, Obj, bool, bool]) -> None:
+    person, customer, trial, has_card = payload
+    subscribe(engine, person, customer, at, trial=trial, has_card=has_card)
 
 
 def resubscribe(engine: Engine, at: int, payload: tuple[Person, Obj]) -> None:
@@ -216,4 +221,4 @@ def begin_period(
     collection = Collection(invoice, sub, engine.ids.new("pi"))
     checkout = reason == "subscription_create"
     when = within_day(at, engine.rng.randint(1, 3_600))
-    collect.attempt(engine, collection, when, checkout=checkout)
+    engine.soon(when, collect.attempt_soon, (collection, checkout))

@@ -69,6 +69,12 @@ DECLINES: tuple[tuple[Decline, float], ...] = (
 )  # fmt: skip
 
 
+# decline code (``outcome.reason``) -> its kind: what a scenario or an incident may name
+DECLINE_BY_CODE: dict[str, Decline] = {}
+for _kind, _ in DECLINES:
+    DECLINE_BY_CODE.setdefault(_kind.reason, _kind)
+DECLINE_CODES = tuple(DECLINE_BY_CODE)
+
 _DECLINE_KINDS = [d for d, _ in DECLINES]
 _DECLINE_WEIGHTS = list(itertools.accumulate(w for _, w in DECLINES))
 BRAND_FACTOR = {"visa": 1.0, "mastercard": 0.85, "amex": 1.4}

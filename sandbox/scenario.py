@@ -7,6 +7,9 @@ way, and ``sandbox.sim.truth`` reads the result as it reads a preset's. Nothing 
 except what a file leaves unsaid (charge risk scores, the minute a renewal is collected),
 drawn from the file's ``seed``; ids are Stripe-like and deterministic, and every customer,
 subscription, product and price carries its symbolic name in ``metadata.scenario_name``.
+
+Entries after the file's last day (``live_entries``) stay queued, and the live clock plays
+them while the sandbox serves: a scripted incident watched as it happens.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import random
 from pathlib import Path
 
 from sandbox.catalog import Catalog
-from sandbox.clock import day_end, day_start
+from sandbox.clock import day_end, day_start, iso_time
 from sandbox.coupons import coupon_object
 from sandbox.engine import Engine
 from sandbox.events import EventLog
@@ -36,6 +39,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "example",
+    "live_entries",
+    "live_entries_error",
     "load_scenario",
     "scenario_ids",
     "simulate_scenario",
@@ -57,16 +62,56 @@ def load_scenario(path: Path | str) -> Scenario:
 def simulate_scenario(scenario: Scenario, *, until: dt.date | None = None) -> Simulation:
     """Play the scenario up to the end of ``until`` (default: the file's last day).
 
+    Entries after that moment stay queued on the engine, and the live clock plays each one
+    when simulated time reaches it (``sim.advance(t)``, ``start_server(sim, speed=X)``,
+    ``--speed``), with the same objects as a run that went there directly. They are the
+    file's *live entries* (after its ``until``, see ``live_entries``) and, with an earlier
+    ``until`` here, the entries of the days left out. To serve a live scenario::
+
+        sim = simulate_scenario(load_scenario(example("decline_spike_live")))
+        with start_server(sim, speed=600) as server:  # 10 simulated minutes a second
+            ...  # the 00:30 renewals fail about 3 s after the start, recover at 02:30
+
     Steps: account (webhook endpoints), catalogue and coupons at 00:00 UTC of the first day,
     each announced by its ``*.created`` event; every operation queued at its moment; the
-    engine run to the end of ``until``. Operations after it stay queued: ``Simulation.advance``
-    (the live clock) plays them later. Raises ``ScenarioError`` for an operation that cannot
-    happen in the state the business has reached.
+    engine run to the end of ``until``; the entries still queued rehearsed on a throwaway
+    copy played through the last of them, so a served clock never meets one the business
+    cannot do. Raises ``ScenarioError`` for an operation that cannot happen in the state the
+    business has reached by its moment, queued or not.
     """
     stop = scenario.until if until is None else until
     if not scenario.start <= stop <= scenario.until:
         where = "simulate_scenario"
         raise ScenarioError(scenario.path, where, f"until {stop} is outside the scenario's days")
+    sim = _play(scenario, stop)
+    queued = [operation for operation in scenario.timeline if operation.at > sim.now]
+    if queued:
+        _play(scenario, scenario.until).advance(queued[-1].at)
+    return sim
+
+
+def live_entries(scenario: Scenario) -> tuple[Operation, ...]:
+    """The entries after the file's last day: only a live clock (``--speed``) plays them."""
+    last = day_end(scenario.until)
+    return tuple(operation for operation in scenario.timeline if operation.at > last)
+
+
+def live_entries_error(scenario: Scenario) -> ScenarioError:
+    """What serving without a live clock says of a file with live entries: which, and when."""
+    entries = live_entries(scenario)
+    listed = [f"{op.where} at {iso_time(op.at)}" for op in entries[:5]]
+    if len(entries) > 5:
+        listed.append(f"and {len(entries) - 5} more")
+    verb, them = ("comes", "it") if len(entries) == 1 else ("come", "them")
+    problem = (
+        f"{', '.join(listed)} {verb} after the last day (until {scenario.until}); only the live "
+        f"clock plays {them}: serve with --speed"
+    )
+    return ScenarioError(scenario.path, "timeline", problem)
+
+
+def _play(scenario: Scenario, stop: dt.date) -> Simulation:
+    """The business from its first day to the end of ``stop``, later operations queued."""
     rng = random.Random(scenario.seed)
     ids = IdFactory(random.Random(rng.getrandbits(64)))
     event_ids = IdFactory(random.Random(rng.getrandbits(64)))
@@ -80,6 +125,7 @@ def simulate_scenario(scenario: Scenario, *, until: dt.date | None = None) -> Si
     sim.webhooks = Webhooks(endpoints)
     events = EventLog(sim.events, event_ids, sim.webhooks, first)  # keeps every event
     engine = Engine(sim, _rules(scenario), rng, ids, _catalogue(scenario, sim, ids, first), events)
+    engine.live_after = day_end(scenario.until)  # the file's days, wherever this run stops
     script = ScenarioScript(scenario.dunning.exhausted)
     engine.script = script
     _announce(sim, events, first)

@@ -86,7 +86,7 @@ def read_scenario(path: Path) -> Scenario:
         problem = f"prices use {undeclared[0]!r}, which is not in currencies"
         raise ScenarioError(path, "[scenario]", problem)
     timeline, groups = parse_timeline(
-        path, doc["timeline"], (start, until, settings.get("time_of_day", 12 * 3_600)),
+        path, doc["timeline"], (start, settings.get("time_of_day", 12 * 3_600)),
         prices, coupons, tuple(currencies),
     )  # fmt: skip
     return Scenario(

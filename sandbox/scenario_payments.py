@@ -14,17 +14,13 @@ from typing import TYPE_CHECKING
 
 from sandbox import collect
 from sandbox.disputes import dispute_object, evidence_details, submitted_changes
-from sandbox.payments import DECLINES, Decline
+from sandbox.payments import Decline
 from sandbox.refunds import refund_object, refunded_changes
 from sandbox.subscriptions import Collection, Sub
 
 if TYPE_CHECKING:
     from sandbox.engine import Engine
     from sandbox.model import Obj
-
-DECLINE_BY_CODE: dict[str, Decline] = {}
-for _decline, _ in DECLINES:
-    DECLINE_BY_CODE.setdefault(_decline.reason, _decline)
 
 
 @dataclass

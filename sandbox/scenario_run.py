@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from sandbox import endings, lifecycle, operations
 from sandbox.clock import DAY_SECONDS, date_of
+from sandbox.payments import DECLINE_BY_CODE
 from sandbox.scenario_catalog import person, truth_item
 from sandbox.scenario_model import Operation, Scenario, ScenarioError
 from sandbox.scenario_payments import (
-    DECLINE_BY_CODE,
     FailWindow,
     ScenarioScript,
     close_dispute,

@@ -1,6 +1,8 @@
 """The timeline of a scenario file: each operation's keys, and the references between them.
 
-Operations run in file order, so their times may not go backwards. A name must be defined by
+Operations run in file order, so their times may not go backwards, and none comes before the
+first day; one after the last day (``until``) is a *live* entry, left queued for the live clock
+(``sandbox.scenario.live_entries``). A name must be defined by
 an earlier operation (``create_customer``, ``subscribe``) before another one uses it, and what
 can be known without running the business is checked here: currencies and intervals of a
 subscription's prices agree, a change names a price the subscription has, a subscription is
@@ -20,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.clock import day_end, day_start
+from sandbox.clock import day_start, iso_time
 from sandbox.coupons import CouponSpec
 from sandbox.disputes import REASONS
 from sandbox.endings import FEEDBACK
-from sandbox.payments import DECLINES
+from sandbox.payments import DECLINE_CODES
 from sandbox.scenario_fields import (
     Checker,
     Invalid,
@@ -39,7 +41,6 @@ from sandbox.scenario_fields import (
 )
 from sandbox.scenario_model import Operation, PriceDef, ScenarioError
 
-DECLINE_CODES = tuple(dict.fromkeys(decline.reason for decline, _ in DECLINES))
 _CARD = {
     "brand": choice("visa", "mastercard", "amex"),
     "country": text,
@@ -115,7 +116,7 @@ class _Names:
 def parse_timeline(
     path: Path,
     raw: Any,
-    span: tuple[dt.date, dt.date, int],
+    span: tuple[dt.date, int],
     prices: Mapping[str, PriceDef],
     coupons: Mapping[str, CouponSpec],
     currencies: tuple[str, ...],
@@ -123,8 +124,8 @@ def parse_timeline(
     """Check every ``[[timeline]]`` entry in order; returns the operations and the groups."""
     if not isinstance(raw, list) or not raw:
         raise ScenarioError(path, "timeline", "expected a non-empty list of [[timeline]] tables")
-    start, until, default_time = span
-    first, last = day_start(start), day_end(until)
+    start, default_time = span  # the first day; when a date-only `at` happens
+    first = day_start(start)
     schemas = _schemas(moment(default_time))
     names = _Names(prices, coupons, currencies)
     operations: list[Operation] = []
@@ -134,7 +135,7 @@ def parse_timeline(
         try:
             operation = _operation(index, entry, schemas, moment(default_time))
             previous = operations[-1].at if operations else first
-            _check_times(operation, first, last, previous)
+            _check_times(operation, start, previous)
             _CHECKS[operation.op](operation, names)
         except Invalid as error:
             raise ScenarioError(path, where, str(error)) from None
@@ -156,20 +157,17 @@ def _operation(index: int, entry: Any, schemas: Any, when: Checker) -> Operation
     return Operation(index, str(op), at, fields)
 
 
-def _check_times(operation: Operation, first: int, last: int, previous: int) -> None:
+def _check_times(operation: Operation, start: dt.date, previous: int) -> None:
+    """Nothing before the first day; anything after the last is left to the live clock."""
     for key in ("at", "until", "closes"):
         value = operation.at if key == "at" else operation.fields.get(key)
-        if value is not None and not first <= value <= last:
-            raise Invalid(f"{key} {_iso(value)} is outside the scenario's days")
+        if value is not None and value < day_start(start):
+            raise Invalid(f"{key} {iso_time(value)} is before the scenario's start {start}")
     if operation.at < previous:
-        raise Invalid(f"at {_iso(operation.at)} is earlier than the operation before it")
+        raise Invalid(f"at {iso_time(operation.at)} is earlier than the operation before it")
     for key in ("until", "closes"):
         if key in operation.fields and operation.fields[key] <= operation.at:
             raise Invalid(f"{key} must be after at")
-
-
-def _iso(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _customer(names: _Names, name: str) -> tuple[str, ...]:

@@ -52,6 +52,9 @@ class RunResult:
     complete: bool = True  # the warehouse holds a finished backfill (safe to publish)
     seconds: dict[str, float] = field(default_factory=dict)  # per phase: backfill, poll, history
     history_rebuilt: int = 0  # subscriptions whose history was rebuilt (all after a backfill)
+    # Stripe's time at the run's last answer (the machine's time plus the assumed offset when
+    # Stripe never answered): the moment its data is as of, at which alerts are evaluated
+    account_time: datetime | None = None
 
 
 def sync(
@@ -247,6 +250,7 @@ def _record_end(
     if isinstance(result.exception, AuthError):
         result.errors = {}
     seen = clock.last_seen()
+    result.account_time = seen or clock()
     with transaction(con):
         if clock.observed:
             _redate_unheard(con, result.run_id, clock.offset() - assumed)

@@ -54,6 +54,12 @@ def account_now(con: duckdb.DuckDBPyConnection, machine_now: datetime) -> dateti
     return machine_now + timedelta(seconds=float(offset))
 
 
+def last_heard(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Stripe's time at the latest run's last answer: the moment the warehouse is as of."""
+    value = con.execute("SELECT max(account_time) FROM sync_runs").fetchall()[0][0]
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
 def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
     rows = con.execute(
         "SELECT run_id, kind, started_at, finished_at, status, reads, errors, error "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from typing import Any
 
 import pytest
@@ -141,6 +142,27 @@ def test_a_live_run_serves_what_a_full_run_serves_up_to_its_clock() -> None:
     assert stopped.subscriptions == full.subscriptions
 
 
+def test_past_the_last_day_the_live_clock_never_holds_an_object_before_its_time() -> None:
+    sim = simulate(5, dt.date(2025, 3, 31), "small")
+    later = []
+    for _ in range(24 * 10):
+        sim.advance(sim.now + HOUR)
+        for name in ("customers", "subscriptions", "invoices", "charges", "events"):
+            later += [o for o in sim.resource(name).values() if o["created"] > sim.now]
+    assert later == []
+
+
+def test_a_live_clock_in_uneven_steps_gives_what_one_step_gives() -> None:
+    until, steps = dt.date(2025, 3, 31), random.Random(3)
+    stepped, direct = simulate(5, until, "small"), simulate(5, until, "small")
+    end = stepped.now + 10 * 86_400
+    while stepped.now < end:
+        stepped.advance(min(end, stepped.now + steps.randint(1, 2 * HOUR)))
+    direct.advance(end)
+    for name in ("customers", "subscriptions", "invoices", "charges", "events"):
+        assert stepped.resource(name) == direct.resource(name), name
+
+
 def test_a_decline_spike_raises_that_brand_and_countrys_failure_rate_in_its_window() -> None:
     spike = parse_incident("decline_spike:brand=visa,start=2025-04-01T00:00,hours=720,rate=0.6")
     until = dt.date(2025, 6, 30)
@@ -155,6 +177,86 @@ def test_a_decline_spike_raises_that_brand_and_countrys_failure_rate_in_its_wind
         return sum(hit) / len(hit)
 
     assert failure_rate(calm) < 0.15 < 0.4 < failure_rate(stormy)
+
+
+def _first_attempts_in(sim: Simulation, spike: Incident) -> list[dict[str, Any]]:
+    """First attempts on a payment intent, on a card the spike covers, in its window (a retry
+    keeps the decline kind of its first failure, which may predate the spike)."""
+    seen: set[str] = set()
+    found = []
+    for charge in sim.charges.values():
+        first = charge["payment_intent"] not in seen
+        seen.add(charge["payment_intent"])
+        card = charge["payment_method_details"]["card"]
+        if (
+            first
+            and spike.covers(charge["created"])
+            and spike.matches_card(card["brand"], card["country"])
+        ):
+            found.append(charge)
+    return found
+
+
+def _failed_first_attempts_in(sim: Simulation, spike: Incident) -> list[dict[str, Any]]:
+    return [c for c in _first_attempts_in(sim, spike) if c["status"] == "failed"]
+
+
+def test_a_decline_spike_with_a_code_fails_the_same_charges_all_with_that_code() -> None:
+    window = "brand=visa,start=2025-04-01T00:00,hours=720,rate=0.6"
+    drawn = parse_incident(f"decline_spike:{window}")
+    named = parse_incident(f"decline_spike:{window},code=expired_card")
+    until = dt.date(2025, 6, 30)
+    plain = simulate(42, until, "small", incidents=[drawn])
+    coded = simulate(42, until, "small", incidents=[named])
+    statuses = [(c["id"], c["status"]) for c in coded.charges.values()]
+    assert statuses == [(c["id"], c["status"]) for c in plain.charges.values()]
+    assert len({c["outcome"]["reason"] for c in _failed_first_attempts_in(plain, drawn)}) > 3
+    spiked = _failed_first_attempts_in(coded, named)
+    assert len(spiked) >= 10
+    expected = ("expired_card", "Your card has expired.", "expired_card", "54", "issuer_declined")
+    assert {
+        (c["failure_code"], c["failure_message"], c["outcome"]["reason"],
+         c["outcome"]["network_decline_code"], c["outcome"]["type"])
+        for c in spiked
+    } == {expected}  # fmt: skip
+
+
+def test_a_coded_spike_after_the_last_day_plays_on_the_live_clock() -> None:
+    spike = parse_incident(
+        "decline_spike:brand=visa,start=2025-07-01T00:00,hours=240,rate=1,code=do_not_honor"
+    )
+    sim = simulate(42, dt.date(2025, 6, 30), "small", incidents=[spike])
+    assert not [c for c in sim.charges.values() if c["created"] >= spike.start]
+    sim.advance(spike.end)
+    attempts = _first_attempts_in(sim, spike)  # rate 1: every one of them fails
+    assert len(attempts) >= 5
+    assert {(c["status"], c["outcome"]["reason"]) for c in attempts} == {("failed", "do_not_honor")}
+
+
+def test_a_spikes_code_and_country_are_normalised_and_kept() -> None:
+    spike = parse_incident(
+        "decline_spike:brand=Visa,country=br,code=DO_NOT_HONOR,start=2025-01-01T00:00,hours=2,"
+        "rate=0.6"
+    )
+    start = day_start(dt.date(2025, 1, 1))
+    assert spike == Incident("decline_spike", start, start + 2 * HOUR, 0.6, "visa", "BR",
+                             code="do_not_honor")  # fmt: skip
+    assert spike.decline is not None and spike.decline.network_decline_code == "05"
+
+
+def test_an_unknown_decline_code_is_one_error_listing_the_known_ones() -> None:
+    text = "decline_spike:start=2025-01-01T00:00,hours=2,rate=0.5,code=lost_card"
+    with pytest.raises(ValueError) as raised:
+        parse_incident(text)
+    assert str(raised.value) == (
+        f"incident {text!r}: unknown decline code 'lost_card' (known: generic_decline, "
+        "do_not_honor, insufficient_funds, expired_card, incorrect_cvc, processing_error, "
+        "highest_risk_level)"
+    )
+    with pytest.raises(ValueError, match="unknown decline code 'lost_card'"):
+        Incident("decline_spike", 0, HOUR, 0.5, code="lost_card")
+    with pytest.raises(ValueError, match="code is for decline_spike, not webhook_outage"):
+        Incident("webhook_outage", 0, HOUR, code="do_not_honor")
 
 
 def test_a_dispute_wave_disputes_charges_in_its_window() -> None:
@@ -174,6 +276,10 @@ def test_a_dispute_wave_disputes_charges_in_its_window() -> None:
         (
             "dispute_wave:start=2025-01-01T00:00,hours=2,rate=0.1,colour=red",
             "bad part 'colour=red'",
+        ),
+        (
+            "webhook_outage:endpoint=1,start=2025-01-01T00:00,hours=2,code=do_not_honor",
+            "bad part 'code=do_not_honor'",
         ),
     ],
 )

@@ -53,8 +53,8 @@ def _invoices(name: str, subscription: str) -> list[tuple[str, int, str]]:
 def test_every_bundled_scenario_loads_and_plays() -> None:
     names = sorted(path.stem for path in EXAMPLES.glob("*.toml"))
     assert names == [
-        "cancellations", "coupons", "currencies", "dunning", "normalisation", "payment_health",
-        "payments", "plan_changes", "spec_example", "trials",
+        "cancellations", "coupons", "currencies", "decline_spike_live", "dunning",
+        "normalisation", "payment_health", "payments", "plan_changes", "spec_example", "trials",
     ]  # fmt: skip
     for name in names:
         sim, _ = _played(name)

@@ -79,8 +79,10 @@ def _entry(**fields: object) -> str:
          "timeline[1] (subscribe)", "customer 'zed' is not defined by an earlier create_customer"),
         (BASE.replace('{ price = "pro_monthly" }', '{ price = "pro_yearly" }'),
          "timeline[1] (subscribe)", "price 'pro_yearly' is not defined in [prices]"),
-        (BASE + _entry(at="2025-04-01", op="cancel", subscription="ann_pro"),
-         "timeline[2] (cancel)", "at 2025-04-01T12:00:00Z is outside the scenario's days"),
+        (BASE.replace("at = 2025-01-05\nop = \"create_customer\"",
+                      "at = 2024-12-31\nop = \"create_customer\""),
+         "timeline[0] (create_customer)",
+         "at 2024-12-31T12:00:00Z is before the scenario's start 2025-01-01"),
         (BASE + _entry(at="2025-01-04", op="cancel", subscription="ann_pro"),
          "timeline[2] (cancel)", "at 2025-01-04T12:00:00Z is earlier than the operation before it"),
         (BASE + _entry(at="2025-02-01", op="cancel", subscription="ann_pro")
@@ -135,6 +137,8 @@ def test_each_mistake_is_one_error_naming_file_place_and_problem(
          "timeline[2] (refund)", "amount 20000 is more than the 10000 left to refund"),
         (_entry(at="2025-01-20", op="change", subscription="ann_pro", quantity=1),
          "timeline[2] (change)", "subscription 'ann_pro' already has that price and quantity"),
+        (_entry(at="2025-04-01", op="recover", customer="ann"),
+         "timeline[2] (recover)", "customer 'ann' has no failing card to recover"),
     ],
 )  # fmt: skip
 def test_an_operation_the_business_cannot_do_by_then_stops_the_run(

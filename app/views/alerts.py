@@ -1,0 +1,142 @@
+"""Alerts: what fires now, the messages and their delivery, the history, and silences.
+
+Everything but silences comes from the published snapshot (the service records alert state,
+transitions and the outbox in the master before publishing). Silences go to their own store,
+which the service reads at its next cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from alerts.rules import is_rate, parse_duration
+from alerts.slack import format_value
+from alerts.store import HistoryRow, SilenceStoreError, history, load_states, outbox, outbox_counts
+from app import ui
+from app.alerting import alert_rules, silence_store
+
+HISTORY_ROWS = 200
+
+
+def _message(row: HistoryRow) -> str:
+    if row.muted_by:
+        return f"muted: {row.muted_by}"
+    if not row.notify:
+        return ""
+    return "in a message" if row.notification else "not sent (no Slack webhook then)"
+
+
+st.title("Alerts")
+settings = ui.settings()
+rules = {rule.name: rule for rule in alert_rules(settings)}
+with ui.snapshot() as (con, snapshot_name):
+    try:
+        states = list(load_states(con).values())
+        transitions = history(con, limit=HISTORY_ROWS)
+        messages = outbox(con)
+        counts = outbox_counts(con)
+    except Exception:  # a snapshot from before the first alert cycle
+        states, transitions, messages, counts = [], [], [], {}
+
+latest = {}
+for row in reversed(transitions):  # oldest first: the newest transition of each alert wins
+    latest[(row.rule, row.segment)] = row
+firing = [state for state in states if state.status == "firing"]
+critical = sum(state.level == "critical" for state in firing)
+left, middle, right = st.columns(3)
+left.metric("Firing", f"{len(firing)}", f"{critical} critical" if critical else None, "inverse")
+middle.metric("Messages queued", f"{counts.get('queued', 0)}")
+right.metric("Messages failed", f"{counts.get('failed', 0)}")
+
+st.subheader("Firing now")
+if not firing:
+    st.success("Nothing is firing.")
+for state in sorted(firing, key=lambda s: (s.level != "critical", s.since)):
+    last = latest.get((state.rule, state.segment))
+    rule = rules.get(state.rule)
+    unit = "rate" if rule is not None and is_rate(rule.metric) else "count"
+    title = last.label if last is not None and last.label else state.rule
+    text = f"**{(state.level or '').upper()}** · `{state.rule}` · {title}"
+    if state.value is not None and rule is not None and not rule.is_condition:
+        text += f" · now {format_value(state.value, unit)}"
+    text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
+    box = st.error if state.level == "critical" else st.warning
+    box(text + (f"\n\n{last.driver}" if last is not None and last.driver else ""))
+
+failed = [message for message in messages if message.status == "failed"]
+if failed:
+    st.subheader("Messages Slack refused")
+    for message in failed:
+        st.error(f"{message.created:%Y-%m-%d %H:%M} · {message.summary} — {message.last_error}")
+
+st.subheader("History")
+if transitions:
+    st.dataframe(
+        [
+            {
+                "At (UTC)": row.at.strftime("%Y-%m-%d %H:%M"),
+                "Rule": row.rule,
+                "Segment": row.segment,
+                "Change": row.kind,
+                "Level": row.level or "",
+                "What": row.label or "",
+                "Message": _message(row),
+                "Lasted": "" if row.duration is None else str(row.duration).split(".")[0],
+            }
+            for row in transitions
+        ],
+        hide_index=True,
+    )
+else:
+    st.caption("No alert has changed state yet.")
+
+st.subheader("Silences")
+store = silence_store(settings)
+now = datetime.now(UTC)
+try:
+    active = store.active(now)
+except SilenceStoreError as exc:
+    st.error(str(exc))
+    active = ()
+for silence in active:
+    cols = st.columns([4, 1])
+    cols[0].write(
+        f"`{silence.rule}`{' · ' + silence.segment if silence.segment else ''} until "
+        f"{silence.until:%Y-%m-%d %H:%M} UTC — {silence.reason}"
+    )
+    if cols[1].button("End", key=f"end-{silence.id}"):
+        store.expire(silence.id, now)
+        st.rerun()
+with st.form("silence"):
+    st.write("Silence a rule (its state still moves; messages are held until the silence ends)")
+    rule_name = st.selectbox("Rule", sorted(rules))
+    duration = st.text_input("For", value="2h", help='"30m", "2h", "1d"')
+    reason = st.text_input("Reason")
+    if st.form_submit_button("Silence"):
+        try:
+            span = parse_duration(duration)
+        except ValueError as exc:
+            st.error(f"For: {exc}")
+        else:
+            if span <= timedelta(0) or not reason.strip():
+                st.error("A silence needs a duration and a reason.")
+            else:
+                store.add(rule_name, until=now + span, reason=reason.strip(), created=now)
+                st.rerun()
+
+if settings.slack_standin_url:
+    st.subheader("Messages received by the local Slack stand-in")
+    try:
+        with urllib.request.urlopen(f"{settings.slack_standin_url}/messages", timeout=2) as answer:
+            received = json.loads(answer.read())
+    except OSError as exc:
+        st.caption(f"The stand-in did not answer ({exc}).")
+        received = []
+    for body in reversed(received[-20:]):
+        st.code(body.get("text", json.dumps(body))[:2000], language=None)
+
+st.caption(f"Snapshot {snapshot_name}; times are the account's clock (UTC).")
