@@ -154,6 +154,8 @@ def sparkline(trend: Sequence[float | None]) -> str:
 def comparison(change: Transition, unit: str) -> str:
     """ "88.0% < 90%": the value against the line it crossed (shown more precisely than the
     line, so that 99.46% and 99.5% do not both read 99.5%)."""
+    if unit == "flag":
+        return ""  # a condition: the title says what holds
     if change.threshold is None:
         return format_value(change.value, unit)
     line = format_threshold(change.threshold, unit)
@@ -161,9 +163,16 @@ def comparison(change: Transition, unit: str) -> str:
     value = format_value(change.value, unit, decimals=min(3, max(1, places)))
     if change.value is None:
         return f"{value} (line {line})"
-    sign = (
-        "<" if change.value < change.threshold else ">" if change.value > change.threshold else "="
-    )
+    if change.kind == "resolved":  # back on the healthy side of the resolve line
+        sign = "≥" if change.value >= change.threshold else "≤"
+    else:
+        sign = (
+            "<"
+            if change.value < change.threshold
+            else ">"
+            if change.value > change.threshold
+            else "="
+        )
     return f"{value} {sign} {line}"
 
 
@@ -172,8 +181,10 @@ def _fallback_line(change: Transition) -> str:
     reading = change.reading
     unit = reading.unit if reading else "rate"
     baseline = _baseline(reading)
+    compared = comparison(change, unit)
     return escape(
-        f"{severity(change)} {_name(change)} {_phrase(change)}: {comparison(change, unit)}"
+        f"{severity(change)} {_name(change)} {_phrase(change)}"
+        + (f": {compared}" if compared else "")
         + (f" ({baseline})" if baseline else "")
     )
 
@@ -184,7 +195,7 @@ def _change_text(change: Transition, rules: Mapping[str, Rule]) -> str:
     unit = reading.unit if reading else "rate"
     word = severity(change)
     title = reading.label if reading and reading.label else change.rule
-    seg = f" · {change.segment}" if change.segment else ""
+    seg = f" · {change.segment}" if change.segment and change.segment not in title else ""
     lines = [
         f"{_EMOJI.get(word, _RESOLVED_EMOJI)} *{escape(title + seg)}* {escape(_phrase(change))}",
         " · ".join(

@@ -72,9 +72,12 @@ class SlackStandin:
         with self._lock:
             return list(self._requests)
 
-    def script(self, answers: Iterable[ScriptedAnswer]) -> None:
-        """Queue answers for the next webhook posts, whatever they carry; then 200 `ok` again."""
+    def script(self, answers: Iterable[ScriptedAnswer], *, replace: bool = False) -> None:
+        """Queue answers for the next webhook posts, whatever they carry; then 200 `ok` again.
+        `replace`: drop what is still queued first (an outage that ends now)."""
         with self._lock:
+            if replace:
+                self._script.clear()
             for answer in answers:
                 status, body, *rest = answer
                 self._script.append((status, body, dict(rest[0]) if rest else {}))

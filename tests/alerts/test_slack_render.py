@@ -106,7 +106,7 @@ def test_the_fallback_text_has_one_line_per_change() -> None:
     body = render(note(change(), resolved), dashboard_url=None)
     assert body["text"] == (
         "CRITICAL payment_success firing: 88.0% &lt; 90% (baseline 95.4%)\n"
-        "RESOLVED webhook_delivery resolved after 2 h 10 min: 99.91% &gt; 99.5%"
+        "RESOLVED webhook_delivery resolved after 2 h 10 min: 99.91% ≥ 99.5%"
     )
 
 
