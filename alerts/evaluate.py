@@ -73,6 +73,8 @@ def _payment_success(con: duckdb.DuckDBPyConnection, rule: Rule, context: Contex
         max_window=rule.max_window,
     )
     baseline = success_baseline(con, window=window, weeks=rule.baseline_weeks)
+    if baseline is not None and baseline.attempted < max(1, rule.min_sample):
+        baseline = None  # too few attempts to say what is normal: the lines alone decide
     low, high = wilson_interval(window.succeeded, window.attempted, rule.confidence)
     trend = success_trend(
         con, end=window.end, window=window.end - window.start, points=TREND_POINTS

@@ -59,13 +59,18 @@ def transport(settings: Settings) -> SlackTransport | None:
     return SlackTransport(settings.slack_webhook_url.reveal())
 
 
-def context_for(con: duckdb.DuckDBPyConnection, settings: Settings, at: datetime) -> Context:
+def context_for(
+    con: duckdb.DuckDBPyConnection, settings: Settings, at: datetime, *, account_speed: float = 1.0
+) -> Context:
+    """`account_speed`: account seconds per machine second (1 for Stripe; the demo's sandbox
+    runs faster), so that the sync interval is measured on the account's clock as well."""
+
     def summarise(since: date, as_of: date) -> Summary:
         return summary_for(con, settings, as_of, since)
 
     return Context(
         at=at,
-        sync_interval=timedelta(seconds=settings.sync_interval_seconds),
+        sync_interval=timedelta(seconds=settings.sync_interval_seconds * account_speed),
         summarise=summarise,
     )
 
@@ -95,6 +100,7 @@ class AlertJob:
         *,
         machine_now: Callable[[], datetime] = lambda: datetime.now(UTC),
         write_lock: AbstractContextManager[Any] | None = None,
+        account_speed: float = 1.0,
     ) -> None:
         self.settings = settings
         self.rules = alert_rules(settings)
@@ -102,6 +108,7 @@ class AlertJob:
         self.transport = transport(settings)
         self._now = machine_now
         self._write_lock = write_lock  # held around outbox writes (see `Service.write_lock`)
+        self.account_speed = account_speed
         self.last: CycleOutcome | None = None
         self.lock = threading.Lock()  # one sender at a time: the cycle's or the delivery job's
 
@@ -119,7 +126,7 @@ class AlertJob:
         self.last = run_cycle(
             con,
             rules,
-            context_for(con, self.settings, at),
+            context_for(con, self.settings, at, account_speed=self.account_speed),
             silences=silences,
             dashboard_url=self.settings.dashboard_url,
             recorded=machine_now,

@@ -4,9 +4,14 @@ Steps: simulate the sandbox business up to this very moment and serve it on a fr
 with a live clock (the simulated business keeps running, `DEMO_SPEED` times faster than real
 time, so new signups, charges, failures and events keep arriving); run the sync service against
 it, a cycle every `DEMO_INTERVAL_SECONDS` (on the sandbox's clock, which it sends as Stripe sends
-its own, in every answer's `Date`); start the dashboard once
-the first snapshot is published and print its URL; on Ctrl-C or SIGTERM stop the service, the
-dashboard's process group and the sandbox, leaving no process behind.
+its own, in every answer's `Date`); start the dashboard once the first snapshot is published
+and print its URL; on Ctrl-C or SIGTERM stop the service, the dashboard's process group and the
+sandbox, leaving no process behind.
+
+The account has steady checkout traffic and, `DEMO_SPIKE_AFTER` into the demo, a decline spike
+at Visa cards issued in the US (`demo_incidents`), so a newcomer sees the payment alert fire,
+name its cause and resolve. Without `SLACK_WEBHOOK_URL` the messages go to a local stand-in
+for Slack, which the Alerts page shows; with it, to that channel.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import dataclasses
 import logging
 import shutil
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app import dashboard_process
 from app.scheduler import Service
 from app.service import utc_now
 from app.settings import Secret, Settings
+from sandbox.incidents import Incident
 from sandbox.server import start_server
 from sandbox.sim import simulate
+from sandbox.slack_standin import start_slack_standin
 from sync.snapshots import current_snapshot
 
 log = logging.getLogger("paylens.demo")
@@ -30,15 +38,20 @@ EXAMPLE_FX_RATES = Path(__file__).resolve().parent.parent / "docs" / "examples" 
 DEMO_SPEED = 60.0  # simulated seconds per wall second: a simulated hour every minute
 DEMO_INTERVAL_SECONDS = 30
 DEMO_SYNC_RATE = 100.0  # the local sandbox has no rate limit; Stripe's live limit is 100/s
+DEMO_CHECKOUTS_PER_HOUR = 120  # simulated: two a second of wall time
+DEMO_SPIKE_AFTER = timedelta(minutes=4)  # of wall time after the start
+DEMO_SPIKE_FOR = timedelta(seconds=90)  # of wall time: an hour and a half of the account's
 
 
 def run(settings: Settings, *, seed: int, preset: str) -> int:
     dashboard_process.check_binding(settings)
     started = utc_now()
     log.info("simulating the %r sandbox business (seed %d) up to now", preset, seed)
-    sim = simulate(seed, started.date(), preset, now=int(started.timestamp()))
+    incidents = demo_incidents(int(started.timestamp()))
+    sim = simulate(seed, started.date(), preset, now=int(started.timestamp()), incidents=incidents)
     shutil.rmtree(demo_data_dir(settings), ignore_errors=True)  # each demo starts afresh
     server = start_server(sim, speed=DEMO_SPEED)
+    standin = start_slack_standin() if settings.slack_webhook_url is None else None
     try:
         demo_settings = dataclasses.replace(
             settings,
@@ -47,19 +60,48 @@ def run(settings: Settings, *, seed: int, preset: str) -> int:
             stripe_api_base=server.url,
             sync_interval_seconds=DEMO_INTERVAL_SECONDS,
             sync_rate=DEMO_SYNC_RATE,
+            dashboard_url=settings.dashboard_url or dashboard_process.url(settings),
         )
+        if standin is not None:
+            demo_settings = dataclasses.replace(
+                demo_settings,
+                slack_webhook_url=Secret(standin.url),
+                slack_standin_url=standin.base_url,
+            )
         _provide_example_rates(demo_settings)
         log.info("sandbox serving at %s, its clock running %gx", server.url, DEMO_SPEED)
-        service = Service(demo_settings)
+        service = Service(demo_settings, account_speed=DEMO_SPEED)
         threading.Thread(
             target=_start_dashboard_after_first_cycle,
-            args=(service,),
+            args=(service, started + DEMO_SPIKE_AFTER, standin is not None),
             daemon=True,
             name="demo-dashboard",
         ).start()
         return service.run()
     finally:
         server.shutdown()
+        if standin is not None:
+            standin.shutdown()
+
+
+def demo_incidents(now: int) -> list[Incident]:
+    """What the demo account goes through: steady checkout traffic (the demo business alone
+    makes under one card payment an hour, too few for a payment alert to judge), and a decline
+    spike at one brand and country a few minutes of wall time after the start."""
+    hour = 3_600
+    wave = Incident("checkout_wave", now - 2 * hour, now + 14 * 24 * hour, rate=0.02,
+                    per_hour=DEMO_CHECKOUTS_PER_HOUR)  # fmt: skip
+    start = now + int(DEMO_SPIKE_AFTER.total_seconds() * DEMO_SPEED)
+    spike = Incident(
+        "decline_spike",
+        start,
+        start + int(DEMO_SPIKE_FOR.total_seconds() * DEMO_SPEED),
+        rate=1.0,
+        brand="visa",
+        country="US",
+        code="do_not_honor",
+    )
+    return [wave, spike]
 
 
 def demo_data_dir(settings: Settings) -> Path:
@@ -67,7 +109,7 @@ def demo_data_dir(settings: Settings) -> Path:
     return settings.data_dir / "demo"
 
 
-def _start_dashboard_after_first_cycle(service: Service) -> None:
+def _start_dashboard_after_first_cycle(service: Service, spike_at: datetime, local: bool) -> None:
     """Wait for the first snapshot, then start the dashboard; the service stops it on exit."""
     snapshots = service.settings.snapshot_dir
     while current_snapshot(snapshots) is None and not service.stopping.is_set():
@@ -79,7 +121,12 @@ def _start_dashboard_after_first_cycle(service: Service) -> None:
     print(
         f"\npaylens demo: open {dashboard_process.url(service.settings)}  (Ctrl-C stops it all)\n"
         f"the same numbers on the command line: PAYLENS_DATA_DIR={service.settings.data_dir} "
-        ".venv/bin/paylens report --json\n",
+        ".venv/bin/paylens report --json\n"
+        f"at {spike_at.astimezone():%H:%M:%S} Visa cards from the US start declining "
+        f"(do_not_honor) for {DEMO_SPIKE_FOR.total_seconds():.0f} s of wall time: the payment "
+        "alert fires and resolves on the Alerts page"
+        + (" and in the local Slack stand-in" if local else " and in your Slack channel")
+        + "\n",
         flush=True,
     )
 

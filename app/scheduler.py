@@ -83,13 +83,18 @@ class Service:
         settings: Settings,
         *,
         interval_seconds: float | None = None,
+        account_speed: float = 1.0,
     ) -> None:
+        """`account_speed`: account seconds per machine second (the demo's sandbox runs 60×
+        faster than Stripe's 1), for the alert rules that count sync intervals."""
         self.settings = settings
         self.interval = interval_seconds or settings.sync_interval_seconds
         self.stopping = threading.Event()
         # the master's writers between cycles (alert delivery) and the publish take turns
         self.write_lock = threading.Lock()
-        self.alerts = AlertJob(settings, write_lock=self.write_lock)  # a bad rules file stops here
+        self.alerts = AlertJob(  # a bad rules file stops start-up here
+            settings, write_lock=self.write_lock, account_speed=account_speed
+        )
         self.after_sync: list[Hook] = [self.alerts]
         self.on_stop: list[Callable[[], None]] = []  # run once the scheduler has ended
         # The latest cycles' results (None: a cycle that failed before syncing), bounded.

@@ -124,7 +124,8 @@ def _serving_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="e.g. decline_spike:brand=visa,country=BR,start=2026-11-27T10:00,hours=2,rate=0.6"
-        ",code=do_not_honor (code optional: else drawn per failure)",
+        ",code=do_not_honor (code optional: else drawn per failure); also webhook_outage, "
+        "dispute_wave and checkout_wave (see docs/SANDBOX.md)",
     )
     add(
         "--restricted-key",

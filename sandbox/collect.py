@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from sandbox import aftercare, endings
 from sandbox.catalog import usd_cents
 from sandbox.clock import DAY_SECONDS, within_day
-from sandbox.incidents import active
+from sandbox.incidents import spiked
 from sandbox.invoices import attempt_changes, paid_changes, uncollectible_changes
 from sandbox.model import Obj
-from sandbox.payments import Decline, charge_object, decline_rate, draw_decline
+from sandbox.payments import Decline, charge_object, decline_rate, draw_first_attempt
 from sandbox.subscriptions import Collection
 
 if TYPE_CHECKING:
@@ -134,15 +134,8 @@ def _draw_decline(engine: Engine, collection: Collection, at: int) -> Decline | 
     rate = decline_rate(
         engine.preset.first_attempt_failure, person.card, person.decline_multiplier, amount
     )
-    named: Decline | None = None
-    for spike in active(engine.incidents, "decline_spike", at):
-        if spike.matches_card(person.card.brand, person.card.country):
-            rate = max(rate, spike.rate)
-            named = named or spike.decline
-    if rng.random() >= rate:
-        return None
-    drawn = draw_decline(rng)
-    return named or drawn
+    rate, named = spiked(engine.incidents, at, person.card.brand, person.card.country, rate)
+    return draw_first_attempt(rng, rate, named)
 
 
 def _charge(engine: Engine, collection: Collection, at: int, decline: Decline | None) -> Obj:

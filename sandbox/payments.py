@@ -87,6 +87,17 @@ def draw_decline(rng: random.Random) -> Decline:
     return rng.choices(_DECLINE_KINDS, cum_weights=_DECLINE_WEIGHTS)[0]
 
 
+def draw_first_attempt(rng: random.Random, rate: float, named: Decline | None) -> Decline | None:
+    """Declined with probability ``rate``: with ``named`` if given, else a kind drawn as usual.
+
+    The kind is drawn either way, so naming a code changes how charges fail, not which ones do.
+    """
+    if rng.random() >= rate:
+        return None
+    drawn = draw_decline(rng)
+    return named or drawn
+
+
 def decline_rate(base: float, card: Card, country_factor: float, amount_usd_cents: int) -> float:
     """How likely a first attempt on this card for this amount is to be declined."""
     rate = base * country_factor * BRAND_FACTOR[card.brand] * FUNDING_FACTOR[card.funding]
@@ -130,7 +141,7 @@ def charge_object(
     amount: int,
     currency: str,
     payment_intent: str,
-    description: str,
+    description: str | None,
     created: int,
     decline: Decline | None,
     parts: Parts | None = None,

@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sandbox import deletions
+from sandbox import checkouts, deletions
 from sandbox.catalog import MINOR_UNITS, build_catalog
 from sandbox.clock import DAY_SECONDS, date_of, day_end, day_start, shift_date_months
 from sandbox.coupons import COUPONS, coupon_created, coupon_object
@@ -44,7 +44,8 @@ def simulate(
 
     ``now`` defaults to 23:59:59 UTC of ``until``; an earlier instant stops there (a live demo
     starting at wall-clock time). Steps: catalogue, coupons and webhook endpoints on the first
-    day; the first signup (each queues the next); play every event up to ``now``.
+    day; the first signup (each queues the next) and the first hour of each checkout wave;
+    play every event up to ``now``.
     """
     spec = get_preset(preset)
     end = day_end(until)
@@ -73,6 +74,7 @@ def simulate(
     deletions.retire_coupons(engine, end)
     deletions.start_drafts(engine, first)
     engine.schedule(engine.next_signup(first + 3_600), signup)
+    checkouts.start_waves(engine)
     collecting = gc.isenabled()
     gc.disable()  # millions of new dicts, no garbage cycles: the collector only costs time
     try:

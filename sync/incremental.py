@@ -17,7 +17,9 @@ Steps of `poll`:
    `disputed` changed);
 4. at most hourly: list webhook endpoints again (those gone are marked deleted) and the events
    still not delivered (the others get `pending_webhooks = 0`);
-5. write everything and move the cursor, in one transaction.
+5. write everything and move the cursor to Stripe's time when the poll began (never to a later
+   event's `created`: what is listed after the poll must fall after the cursor minus the
+   overlap), in one transaction.
 """
 
 from __future__ import annotations
@@ -111,7 +113,11 @@ def poll(
         outcome.objects = flush(con, staging, API_VERSION, clock())
         if endpoints:
             _mark_refreshed(con, listed, clock())
-        set_state(con, CURSOR, {"at": max(started, newest)}, clock())
+        # Stripe's time when the poll began, once it has told it: an event dated later (a
+        # clock ahead of Stripe's answer, a sandbox that dates work ahead) must not move the
+        # cursor past events listed after this poll, which would then never be read
+        moved = started if clock.observed else max(started, newest)
+        set_state(con, CURSOR, {"at": max(cursor, moved)}, clock())
     return outcome
 
 

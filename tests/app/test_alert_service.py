@@ -24,12 +24,13 @@ import pytest
 from alerts.decide import classify
 from alerts.evaluate import evaluate
 from alerts.store import outbox
+from app import demo
 from app.alerting import AlertJob, context_for
 from app.service import open_master, sync_and_publish
 from app.settings import Secret
 from sandbox.scenario import example, load_scenario, simulate_scenario
 from sandbox.server import SandboxServer, start_server
-from sandbox.sim import Simulation
+from sandbox.sim import Simulation, simulate
 from sandbox.slack_standin import SlackStandin, start_slack_standin
 from tests.conftest import settings_for
 
@@ -232,3 +233,56 @@ def _run_service(env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.slow
+def test_the_demo_account_fires_the_payment_alert_at_its_spike_and_resolves_it(
+    tmp_path: Path,
+) -> None:
+    """`make demo`'s incidents on its own preset, synced every demo interval of account time:
+    the newcomer sees payment_success fire (naming Visa, US, do_not_honor) and resolve."""
+    now = int(dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC).timestamp())
+    incidents = demo.demo_incidents(now)
+    sim = simulate(42, dt.date(2026, 12, 7), "demo", now=now, incidents=incidents)
+    wall = [0.0]
+    spike = incidents[-1]
+    interval = dt.timedelta(seconds=demo.DEMO_INTERVAL_SECONDS * demo.DEMO_SPEED)
+    with (
+        start_server(sim, speed=1.0, wall_clock=lambda: wall[0]) as server,
+        start_slack_standin() as standin,
+    ):
+        settings = dataclasses.replace(
+            settings_for(server, tmp_path),
+            slack_webhook_url=Secret(standin.url),
+            sync_interval_seconds=demo.DEMO_INTERVAL_SECONDS,
+        )
+        job = AlertJob(settings, account_speed=demo.DEMO_SPEED)
+        con = open_master(settings)
+        try:
+            at = 0
+            while now + at <= spike.end + 3 * 3600:
+                wall[0] = float(at)
+                result = sync_and_publish(settings, con=con, before_publish=[job])
+                assert result.status == "ok", result.error
+                at += int(interval.total_seconds())
+            changes = con.execute(
+                "SELECT kind, level, occurred_at FROM alert_transitions "
+                "WHERE rule = 'payment_success' AND notify ORDER BY id"
+            ).fetchall()
+            stale = con.execute(
+                "SELECT count(*) FROM alert_transitions WHERE rule LIKE 'sync_%' AND notify"
+            ).fetchall()[0][0]
+        finally:
+            con.close()
+    kinds = [(kind, level) for kind, level, _ in changes]
+    # a cycle is half an hour of the demo account: the spike's start and end pass through the
+    # warning band as its attempts enter and leave the hour's window
+    assert kinds[0][0] == "firing" and kinds[-1][0] == "resolved", kinds
+    assert ("escalated", "critical") in kinds or kinds[0] == ("firing", "critical"), kinds
+    assert {kind for kind, _ in kinds[1:-1]} <= {"escalated", "deescalated"}, kinds
+    fired = changes[0][2].replace(tzinfo=dt.UTC).timestamp()
+    assert spike.start < fired <= spike.start + interval.total_seconds()
+    assert stale == 0  # the sync interval is counted on the account's (faster) clock
+    shown = str([m["blocks"] for m in standin.messages if "payment_success" in m["text"]])
+    for cause in ("Visa", "US", "do_not_honor"):
+        assert cause in shown

@@ -20,12 +20,14 @@ import pytest
 from app.service import sync_and_publish
 from metrics.mrr import MrrSettings, mrr_subscription_daily
 from sandbox.clock import date_of
+from sandbox.incidents import Incident
 from sandbox.scenario import example, load_scenario, simulate_scenario
 from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from sandbox.truth import MrrRules
 from sandbox.truth_report import EVENTS_WINDOW_DAYS, subscription_mrr_days
 from sync.clock import AccountClock
+from sync.store import open_warehouse
 from tests.conftest import settings_for
 from tests.metrics.scenarios import synced_snapshot
 
@@ -240,3 +242,33 @@ def test_an_idle_run_on_a_fresh_cursor_still_costs_one_read(tmp_path: Path) -> N
         idle = sync_and_publish(settings)
         paths = [r.path.split("?")[0] for r in server.requests]
     assert (idle.kind, idle.status, idle.reads, paths) == ("incremental", "ok", 1, ["/v1/events"])
+
+
+def test_an_event_dated_after_stripes_time_does_not_move_the_cursor_past_later_events(
+    tmp_path: Path,
+) -> None:
+    """A live account started mid-day dates some work ahead of its clock (a renewal collected
+    within the hour is listed at once), among steady checkouts. The cursor stays at Stripe's
+    time when the poll began, so the events listed by the next poll are read: the warehouse
+    holds every charge served."""
+    now = int(datetime(2026, 12, 7, 15, 0, tzinfo=UTC).timestamp())
+    wave = Incident("checkout_wave", now - 3_600, now + 4 * 3_600, rate=0.02, per_hour=120)
+    sim = simulate(42, dt.date(2026, 12, 7), "demo", now=now, incidents=[wave])
+    wall = [0.0]
+    with start_server(sim, speed=1.0, wall_clock=lambda: wall[0]) as server:
+        settings = settings_for(server, tmp_path)
+        con = open_warehouse(settings.master_path)
+        try:
+            ahead = False
+            for cycle in range(4):
+                wall[0] = cycle * 1800.0
+                result = sync_and_publish(settings, con=con)
+                assert result.status == "ok", result.error
+                stored = {row[0] for row in con.execute("SELECT id FROM charges").fetchall()}
+                assert stored == set(sim.charges), f"cycle {cycle}"
+                latest = con.execute("SELECT max(created) FROM charges").fetchall()[0][0]
+                assert result.account_time is not None
+                ahead |= latest.replace(tzinfo=UTC) > result.account_time
+        finally:
+            con.close()
+    assert ahead  # the case this covers happened: a charge dated after the clock was served
