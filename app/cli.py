@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # and it, every job run
     args = build_parser().parse_args(argv)
     try:
         return commands.dispatch(args)

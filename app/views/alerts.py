@@ -7,6 +7,7 @@ which the service reads at its next cycle.
 
 from __future__ import annotations
 
+import html
 import json
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from app import ui
 from app.alerting import alert_rules, silence_store
 
 HISTORY_ROWS = 200
+REFRESH = timedelta(seconds=30)  # the page re-reads the snapshot this often
 
 
 def _message(row: HistoryRow) -> str:
@@ -33,66 +35,90 @@ def _message(row: HistoryRow) -> str:
 st.title("Alerts")
 settings = ui.settings()
 rules = {rule.name: rule for rule in alert_rules(settings)}
-with ui.snapshot() as (con, snapshot_name):
-    try:
-        states = list(load_states(con).values())
-        transitions = history(con, limit=HISTORY_ROWS)
-        messages = outbox(con)
-        counts = outbox_counts(con)
-    except Exception:  # a snapshot from before the first alert cycle
-        states, transitions, messages, counts = [], [], [], {}
 
-latest = {}
-for row in reversed(transitions):  # oldest first: the newest transition of each alert wins
-    latest[(row.rule, row.segment)] = row
-firing = [state for state in states if state.status == "firing"]
-critical = sum(state.level == "critical" for state in firing)
-left, middle, right = st.columns(3)
-left.metric("Firing", f"{len(firing)}", f"{critical} critical" if critical else None, "inverse")
-middle.metric("Messages queued", f"{counts.get('queued', 0)}")
-right.metric("Messages failed", f"{counts.get('failed', 0)}")
 
-st.subheader("Firing now")
-if not firing:
-    st.success("Nothing is firing.")
-for state in sorted(firing, key=lambda s: (s.level != "critical", s.since)):
-    last = latest.get((state.rule, state.segment))
-    rule = rules.get(state.rule)
-    unit = "rate" if rule is not None and is_rate(rule.metric) else "count"
-    title = last.label if last is not None and last.label else state.rule
-    text = f"**{(state.level or '').upper()}** · `{state.rule}` · {title}"
-    if state.value is not None and rule is not None and not rule.is_condition:
-        text += f" · now {format_value(state.value, unit)}"
-    text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
-    box = st.error if state.level == "critical" else st.warning
-    box(text + (f"\n\n{last.driver}" if last is not None and last.driver else ""))
+@st.fragment(run_every=REFRESH)
+def live() -> None:
+    """What the service decided, from the newest snapshot: re-read every REFRESH."""
+    with ui.snapshot() as (con, snapshot_name):
+        try:
+            states = list(load_states(con).values())
+            transitions = history(con, limit=HISTORY_ROWS)
+            messages = outbox(con)
+            counts = outbox_counts(con)
+        except Exception:  # a snapshot from before the first alert cycle
+            states, transitions, messages, counts = [], [], [], {}
 
-failed = [message for message in messages if message.status == "failed"]
-if failed:
-    st.subheader("Messages Slack refused")
-    for message in failed:
-        st.error(f"{message.created:%Y-%m-%d %H:%M} · {message.summary} — {message.last_error}")
+    latest = {}
+    for row in reversed(transitions):  # oldest first: the newest transition of each alert wins
+        latest[(row.rule, row.segment)] = row
+    firing = [state for state in states if state.status == "firing"]
+    critical = sum(state.level == "critical" for state in firing)
+    first, second, third, fourth = st.columns(4)
+    first.metric("Firing: critical", f"{critical}")
+    second.metric("Firing: warning", f"{len(firing) - critical}")
+    third.metric("Messages queued", f"{counts.get('queued', 0)}")
+    fourth.metric("Messages Slack refused", f"{counts.get('failed', 0)}")
 
-st.subheader("History")
-if transitions:
-    st.dataframe(
-        [
-            {
-                "At (UTC)": row.at.strftime("%Y-%m-%d %H:%M"),
-                "Rule": row.rule,
-                "Segment": row.segment,
-                "Change": row.kind,
-                "Level": row.level or "",
-                "What": row.label or "",
-                "Message": _message(row),
-                "Lasted": "" if row.duration is None else str(row.duration).split(".")[0],
-            }
-            for row in transitions
-        ],
-        hide_index=True,
-    )
-else:
-    st.caption("No alert has changed state yet.")
+    st.subheader("Firing now")
+    if not firing:
+        st.success("Nothing is firing.")
+    for state in sorted(firing, key=lambda s: (s.level != "critical", s.since)):
+        last = latest.get((state.rule, state.segment))
+        rule = rules.get(state.rule)
+        unit = "rate" if rule is not None and is_rate(rule.metric) else "count"
+        title = last.label if last is not None and last.label else state.rule
+        text = f"**{(state.level or '').upper()}** · `{state.rule}` · {title}"
+        if state.value is not None and rule is not None and not rule.is_condition:
+            text += f" · now {format_value(state.value, unit)}"
+        text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
+        box = st.error if state.level == "critical" else st.warning
+        box(text + (f"\n\n{last.driver}" if last is not None and last.driver else ""))
+
+    failed = [message for message in messages if message.status == "failed"]
+    if failed:
+        st.subheader("Messages Slack refused")
+        for message in failed:
+            st.error(f"{message.created:%Y-%m-%d %H:%M} · {message.summary} — {message.last_error}")
+
+    st.subheader("History")
+    if transitions:
+        st.dataframe(
+            [
+                {
+                    "At (UTC)": row.at.strftime("%Y-%m-%d %H:%M"),
+                    "Rule": row.rule,
+                    "Segment": row.segment,
+                    "Change": row.kind,
+                    "Level": row.level or "",
+                    "What": row.label or "",
+                    "Message": _message(row),
+                    "Lasted": "" if row.duration is None else str(row.duration).split(".")[0],
+                }
+                for row in transitions
+            ],
+            hide_index=True,
+        )
+    else:
+        st.caption("No alert has changed state yet.")
+
+    if settings.slack_standin_url:
+        st.subheader("Messages received by the local Slack stand-in")
+        try:
+            with urllib.request.urlopen(
+                f"{settings.slack_standin_url}/messages", timeout=2
+            ) as answer:
+                received = json.loads(answer.read())
+        except OSError as exc:
+            st.caption(f"The stand-in did not answer ({exc}).")
+            received = []
+        for body in reversed(received[-20:]):
+            st.code(html.unescape(body.get("text", json.dumps(body)))[:2000], language=None)
+
+    st.caption(f"Snapshot {snapshot_name}; times are the account's clock (UTC).")
+
+
+live()
 
 st.subheader("Silences")
 store = silence_store(settings)
@@ -127,16 +153,3 @@ with st.form("silence"):
             else:
                 store.add(rule_name, until=now + span, reason=reason.strip(), created=now)
                 st.rerun()
-
-if settings.slack_standin_url:
-    st.subheader("Messages received by the local Slack stand-in")
-    try:
-        with urllib.request.urlopen(f"{settings.slack_standin_url}/messages", timeout=2) as answer:
-            received = json.loads(answer.read())
-    except OSError as exc:
-        st.caption(f"The stand-in did not answer ({exc}).")
-        received = []
-    for body in reversed(received[-20:]):
-        st.code(body.get("text", json.dumps(body))[:2000], language=None)
-
-st.caption(f"Snapshot {snapshot_name}; times are the account's clock (UTC).")

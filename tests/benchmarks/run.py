@@ -23,6 +23,7 @@ MODULES = (
     "bench_sandbox_server",
     "bench_sync",
     "bench_metrics",
+    "bench_alerts",
     "bench_sandbox_large",
 )
 
