@@ -37,13 +37,15 @@ def run_cycle(
     dashboard_url: str | None,
     recorded: datetime,
     deliver: bool,
+    acknowledged: Mapping[tuple[str, str], datetime] | None = None,
 ) -> CycleOutcome:
     """Steps: read the rules at `context.at`; decide against the stored states; record the new
     states, the transitions and (when `deliver`: a Slack webhook is configured) the cycle's one
-    message, rendered, in one transaction. `recorded` is the machine's time (the outbox's)."""
+    message, rendered, in one transaction. `recorded` is the machine's time (the outbox's);
+    `acknowledged`: (rule, segment) → when someone last acknowledged it, on the account's clock."""
     ensure_schema(con)
     readings = evaluate(con, rules, context)
-    decided = plan(rules, load_states(con), readings, context.at, silences)
+    decided = plan(rules, load_states(con), readings, context.at, silences, acknowledged)
     notification = decided.notification if deliver else None
     payload = None
     if notification is not None:

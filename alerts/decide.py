@@ -98,18 +98,23 @@ def decide(
     *,
     silence: Silence | None = None,
     inhibited_by: str | None = None,
+    acknowledged: datetime | None = None,
 ) -> Decision:
     """The next state of one rule × segment. `state` None: never seen; `reading` None: the
     segment is gone (a closed dispute, a re-enabled endpoint). While `inhibited_by` names a
     firing sync rule the state is frozen: no transition, nothing sent, nothing resolved on
-    stale data. Under `silence` the state moves as usual but nothing is sent."""
+    stale data. Under `silence` the state moves as usual but nothing is sent. `acknowledged`:
+    when someone last acknowledged it; an acknowledged firing is not repeated (an escalation
+    and the resolve are still sent, and a new firing is not acknowledged)."""
     if inhibited_by is not None:
         return Decision(state, None)
     if reading is None:
         if state is None:
             return Decision(None, None)
         return _Step(rule, None, now, _muted(silence, rule, state.segment, now)).gone(state)
-    step = _Step(rule, reading, now, _muted(silence, rule, reading.segment, now))
+    fired_at = None if state is None else state.fired_at
+    seen = acknowledged is not None and fired_at is not None and acknowledged >= fired_at
+    step = _Step(rule, reading, now, _muted(silence, rule, reading.segment, now), seen)
     if rule.kind == "event":
         return step.event(state)
     current = state or AlertState(rule.name, reading.segment, "ok", since=now)
@@ -122,11 +127,13 @@ def plan(
     readings: Iterable[Reading],
     now: datetime,
     silences: Iterable[Silence] = (),
+    acknowledged: Mapping[tuple[str, str], datetime] | None = None,
 ) -> CyclePlan:
     """The cycle at `now`. Steps: index states and readings by (rule, segment); decide the
     sync rules; decide every other rule × segment (a state without a reading too), frozen while
     a sync rule fires if the rule is `inhibited_by_sync`; group the transitions that notify into
-    the one notification. States of rules not in `rules` pass through unchanged."""
+    the one notification. States of rules not in `rules` pass through unchanged.
+    `acknowledged`: (rule, segment) → when it was last acknowledged."""
     rules, silences = tuple(rules), tuple(silences)
     known = {
         (state.rule, state.segment): state
@@ -147,6 +154,7 @@ def plan(
                 now,
                 silence=next((s for s in silences if s.covers(rule.name, segment, now)), None),
                 inhibited_by=inhibited_by,
+                acknowledged=(acknowledged or {}).get((rule.name, segment)),
             )
             for segment in segments
         ]
@@ -200,6 +208,7 @@ class _Step:
     reading: Reading | None
     now: datetime
     muted: str | None  # "silence <id>: <reason>" while a silence covers the alert
+    acknowledged: bool = False  # someone acknowledged this firing: no repeats
 
     def threshold(self, current: AlertState, verdict: Verdict) -> Decision:
         status, level = current.status, _LEVEL_OF.get(verdict)
@@ -260,7 +269,8 @@ class _Step:
             return Decision(kept, None)
         if last is None:
             return self.go(current, kept, "firing")
-        if self.rule.repeat is not None and self.now - last >= self.rule.repeat:
+        due = self.rule.repeat is not None and self.now - last >= self.rule.repeat
+        if due and not self.acknowledged:
             return self.go(current, kept, "repeat")
         return Decision(kept, None)
 

@@ -8,6 +8,7 @@ to the configured webhook and prints Slack's answer.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -28,8 +29,6 @@ from app.settings import Settings
 from sync.snapshots import SnapshotReader
 from sync.status import account_now, last_heard
 
-ACTIONS = ("rules", "check", "status", "history", "silence", "test")
-
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
@@ -45,6 +44,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     silence.add_argument("--for", dest="duration", required=True, help='e.g. "30m", "2h", "1d"')
     silence.add_argument("--reason", required=True, help="why (shown with the silence)")
     silence.add_argument("--segment", default=None, help="one segment only (a dispute, …)")
+    ack = sub.add_parser("ack", help="acknowledge a firing alert: no repeats until it changes")
+    ack.add_argument("rule")
+    ack.add_argument("--segment", default="", help="the segment (a dispute, an endpoint)")
+    ack.add_argument("--note", default="", help="what is being done about it")
     sub.add_parser("test", help="send one test message to SLACK_WEBHOOK_URL; print the answer")
 
 
@@ -55,6 +58,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return _silence(settings, args)
     if args.action == "test":
         return _test(settings)
+    if args.action == "ack":
+        return _ack(settings, args)
     reader = SnapshotReader(settings.snapshot_dir)
     con = reader.connection()
     if con is None:
@@ -149,6 +154,7 @@ def _status(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, Any
         "failed": [_row(row) for row in rows if row.status == "failed"],
         "queued": [_row(row) for row in rows if row.status == "queued"],
         "silences": [_row(s) for s in silence_store(settings).active(machine)],
+        "acknowledged": [_row(a) for a in silence_store(settings).acknowledgements()],
     }
 
 
@@ -168,6 +174,18 @@ def _silence(settings: Settings, args: argparse.Namespace) -> int:
     )
     where = f" ({args.segment})" if args.segment else ""
     print(f"silenced {args.rule}{where} until {silence.until.isoformat(timespec='minutes')}")
+    return 0
+
+
+def _ack(settings: Settings, args: argparse.Namespace) -> int:
+    names = {rule.name for rule in alert_rules(settings)}
+    if args.rule not in names:
+        raise CommandError(f"no rule {args.rule!r}; rules: {', '.join(sorted(names))}")
+    silence_store(settings).acknowledge(
+        args.rule, args.segment, at=datetime.now(UTC), by=getpass.getuser(), note=args.note
+    )
+    where = f" ({args.segment})" if args.segment else ""
+    print(f"acknowledged {args.rule}{where}: not repeated until it escalates or resolves")
     return 0
 
 

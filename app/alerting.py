@@ -120,9 +120,13 @@ class AlertJob:
         rules = self.rules if result.complete else self._sync_rules()
         try:
             silences = in_account_time(self.silences.active(machine_now), machine_now, at)
+            acknowledged = {
+                (ack.rule, ack.segment): ack.at + (at - machine_now)
+                for ack in self.silences.acknowledgements()  # oldest first: the newest wins
+            }
         except Exception as exc:  # an unreadable silences file must not stop alerting
             log.error("alerts: silences not read (%s); deciding without them", exc)
-            silences = []
+            silences, acknowledged = [], {}
         self.last = run_cycle(
             con,
             rules,
@@ -131,6 +135,7 @@ class AlertJob:
             dashboard_url=self.settings.dashboard_url,
             recorded=machine_now,
             deliver=self.transport is not None,
+            acknowledged=acknowledged,
         )
         changes = [t for t in self.last.plan.transitions if t.notify]
         if changes:

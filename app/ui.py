@@ -6,6 +6,7 @@ Pages stay thin: they call these helpers and the metrics functions, and format.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -53,6 +54,15 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         yield con, reader.name
     finally:
         reader.close()
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """`text` (from the account: names, descriptions, reasons) escaped for a markdown element, so
+    it shows as typed and never renders as markup, a link or HTML."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def data_date(con: duckdb.DuckDBPyConnection) -> date:

@@ -19,6 +19,7 @@ from alerts.slack import format_value
 from alerts.store import HistoryRow, SilenceStoreError, history, load_states, outbox, outbox_counts
 from app import ui
 from app.alerting import alert_rules, silence_store
+from sync.status import account_now
 
 HISTORY_ROWS = 200
 REFRESH = timedelta(seconds=30)  # the page re-reads the snapshot this often
@@ -48,11 +49,15 @@ def live() -> None:
             counts = outbox_counts(con)
         except Exception:  # a snapshot from before the first alert cycle
             states, transitions, messages, counts = [], [], [], {}
+        machine = datetime.now(UTC)
+        shift = account_now(con, machine) - machine  # acknowledgements are on this machine's clock
 
     latest = {}
     for row in reversed(transitions):  # oldest first: the newest transition of each alert wins
         latest[(row.rule, row.segment)] = row
     firing = [state for state in states if state.status == "firing"]
+    store = silence_store(settings)
+    acks = {(ack.rule, ack.segment): ack for ack in store.acknowledgements()}
     critical = sum(state.level == "critical" for state in firing)
     first, second, third, fourth = st.columns(4)
     first.metric("Firing: critical", f"{critical}")
@@ -68,12 +73,22 @@ def live() -> None:
         rule = rules.get(state.rule)
         unit = "rate" if rule is not None and is_rate(rule.metric) else "count"
         title = last.label if last is not None and last.label else state.rule
-        text = f"**{(state.level or '').upper()}** · `{state.rule}` · {title}"
+        text = f"**{(state.level or '').upper()}** · `{state.rule}` · {ui.plain(title)}"
         if state.value is not None and rule is not None and not rule.is_condition:
             text += f" · now {format_value(state.value, unit)}"
         text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
+        if last is not None and last.driver:
+            text += f"\n\n{ui.plain(last.driver)}"
+        ack = acks.get((state.rule, state.segment))
+        if ack is not None and state.fired_at is not None and ack.at + shift >= state.fired_at:
+            text += f"\n\nAcknowledged by {ui.plain(ack.by)}: {ui.plain(ack.note or 'seen')}"
         box = st.error if state.level == "critical" else st.warning
-        box(text + (f"\n\n{last.driver}" if last is not None and last.driver else ""))
+        box(text)
+        if ack is None or state.fired_at is None or ack.at + shift < state.fired_at:
+            key = f"ack-{state.rule}-{state.segment}"
+            if st.button("Acknowledge (no repeats until it changes)", key=key):
+                store.acknowledge(state.rule, state.segment, at=datetime.now(UTC), by="dashboard")
+                st.rerun()
 
     failed = [message for message in messages if message.status == "failed"]
     if failed:

@@ -97,6 +97,7 @@ class Case(NamedTuple):
     now: datetime = T0 + 5 * MIN
     silence: Silence | None = None
     inhibited: str | None = None
+    acknowledged: datetime | None = None
 
 
 NOW = T0 + 5 * MIN
@@ -201,6 +202,15 @@ CASES = [
          ("firing", "warning", None, False), now=T0 + 4 * HOUR - MIN),
     Case("repeats while it holds", SUCCESS, WARNING, reading(0.955),
          ("firing", "warning", "repeat", True), now=T0 + 5 * HOUR),
+    # acknowledgements: someone has seen it, so it is not repeated; changes are still sent
+    Case("acknowledged, it does not repeat", SUCCESS, WARNING, reading(0.94),
+         ("firing", "warning", None, False), now=T0 + 4 * HOUR, acknowledged=T0 + HOUR),
+    Case("acknowledged, it still escalates", SUCCESS, WARNING, reading(0.80),
+         ("firing", "critical", "escalated", True), now=T0 + 4 * HOUR, acknowledged=T0 + HOUR),
+    Case("acknowledged, it still resolves", SUCCESS, WARNING, reading(0.99),
+         ("ok", None, "resolved", True), acknowledged=T0 + MIN),
+    Case("an acknowledgement of an earlier firing does not hold", SUCCESS, WARNING, reading(0.94),
+         ("firing", "warning", "repeat", True), now=T0 + 4 * HOUR, acknowledged=T0 - HOUR),
     Case("repeat never", NO_REPEAT, WARNING, reading(0.94),
          ("firing", "warning", None, False), now=T0 + 48 * HOUR),
     # silences
@@ -287,6 +297,7 @@ def test_the_decision_table(case: Case) -> None:
         case.now,
         silence=case.silence,
         inhibited_by=case.inhibited,
+        acknowledged=case.acknowledged,
     )
 
     after, transition = decision.state, decision.transition

@@ -8,10 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from app.alerting import silence_store
+from app.settings import load_settings
 from sandbox.server import SandboxServer
 from sandbox.slack_standin import SlackStandin, start_slack_standin
 from tests.conftest import run_paylens
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +154,44 @@ def test_alerts_before_any_sync_is_one_clear_error(tmp_path: Path) -> None:
     done = run_paylens("alerts", "check", env={"PAYLENS_DATA_DIR": str(tmp_path)})
     assert done.returncode == 2
     assert "nothing has been synced" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ack_is_stored_and_shown_in_status(synced: dict[str, str]) -> None:
+    done = run_paylens(
+        "alerts", "ack", "endpoint_disabled", "--segment", "we_x", "--note", "on it", env=synced
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("acknowledged endpoint_disabled (we_x)")
+    status = json.loads(run_paylens("alerts", "status", "--json", env=synced).stdout)
+    assert [(a["rule"], a["segment"], a["note"]) for a in status["acknowledged"]] == [
+        ("endpoint_disabled", "we_x", "on it")
+    ]
+    refused = run_paylens("alerts", "ack", "nope", env=synced)
+    assert refused.returncode == 2 and "no rule 'nope'" in refused.stderr
+
+
+def test_the_alerts_page_shows_what_fires_and_acknowledges_it(
+    synced: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Alerts page, headless (AppTest), on the snapshot `paylens sync` published."""
+    for name, value in synced.items():
+        if name.startswith("PAYLENS_"):
+            monkeypatch.setenv(name, value)
+    page = AppTest.from_file(str(ROOT / "app" / "views" / "alerts.py"), default_timeout=30)
+    page.run()
+    assert not page.exception
+    metrics = {metric.label: metric.value for metric in page.metric}
+    assert metrics["Firing: critical"] == "1"  # the sandbox's disabled webhook endpoint
+    assert metrics["Messages queued"] == "0"
+    (firing,) = page.error
+    assert "endpoint\\_disabled" in firing.value or "endpoint_disabled" in firing.value
+    assert "is disabled" in firing.value
+    button = next(b for b in page.button if b.label.startswith("Acknowledge"))
+    button.click().run()
+    assert not page.exception
+    store = silence_store(load_settings())
+    assert [(a.rule, a.by) for a in store.acknowledgements()][-1] == (
+        "endpoint_disabled",
+        "dashboard",
+    )
+    assert "Acknowledged by dashboard" in page.error[0].value
