@@ -4,8 +4,9 @@ The SQL lives in `metrics/sql/*.sql` (package data) so each query can be read, r
 its own; values are always bound as DuckDB named parameters (`$as_of`), never formatted in.
 Layered queries are composed, not copied: each layer is one file whose result the next one reads
 by the layer's name (fivetran/dbt_stripe's staging → intermediate → mart, without a build step).
-The one exception is what every MRR query needs: `metrics.refresh` stores it as tables (`STORED`)
-once per sync, before the snapshot is published, and the MRR layers read those tables.
+The one exception is what the MRR queries need from the whole history (the pieces their segments
+are cut from, the labelled changes and the paid spells): `metrics.refresh` stores it as tables
+(`STORED`) once per sync, before the snapshot is published, and the MRR layers read those tables.
 """
 
 from __future__ import annotations
@@ -55,22 +56,28 @@ def run_layers(
     try:
         return con.execute(text, used).df()
     except duckdb.CatalogException as exc:
-        missing = [table for table in STORED if table in str(exc)]
-        if not missing:
+        # the table named missing (DuckDB's message goes on to suggest similar names)
+        missing = re.search(r"Table with name (\w+) does not exist", str(exc))
+        if missing is None or missing[1] not in STORED:
             raise
         raise MissingSegmentsError(
-            f"the warehouse has no table {missing[0]}: the MRR segments are stored by "
+            f"the warehouse has no table {missing[1]}: the MRR tables are stored by "
             "metrics.refresh before each snapshot is published, and this one was published "
-            "without them (by an older paylens?); the next sync publishes one that has them"
+            "without it (by an older paylens?); the next sync publishes one that has it"
         ) from None
 
 
 class MissingSegmentsError(RuntimeError):
-    """An MRR query ran on a warehouse where `metrics.refresh` never stored its segments."""
+    """An MRR query ran on a warehouse where `metrics.refresh` never stored a table it reads
+    (never refreshed, or refreshed by a paylens that stored fewer tables)."""
 
 
-# Tables `metrics.refresh` stores for the MRR layers to read.
-STORED = ("mrr_item_pieces", "mrr_subscription_pieces")
+# Tables `metrics.refresh` stores for the MRR layers to read, in build order: the pieces (each
+# `sql/<table>.sql` reads the ones before it), then what is built over the whole history of their
+# segments under every settings combination.
+PIECES = ("mrr_item_pieces", "mrr_subscription_pieces")
+HISTORY = ("mrr_labelled_changes", "mrr_paid_spells")
+STORED = (*PIECES, *HISTORY)
 
 
 def compose(names: Sequence[str], outer: str | None = None) -> str:

@@ -5,8 +5,9 @@ payment_failed, unpaid, past_due beyond the grace, disputed), read from the stat
 `cancellation_details.reason` (sql/churn_ends.sql; sql/churn_events.sql adds the MRR lost): that
 is what Stripe's API can say about *why*. Customer churn (`customer_churn`,
 `stripe_subscriber_churn`, `churn_monthly`) is about *whether* a customer still pays: its net MRR
-across all its subscriptions, as paid spells (sql/customer_spells.sql, merged from the MRR
-segments). Rates are fractions 0..1, None without a denominator.
+across all its subscriptions, as paid spells (sql/customer_spells.sql, cut from the spells
+`metrics.refresh` merges from the MRR segments). Rates are fractions 0..1, None without a
+denominator.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from metrics.mrr import SEGMENTS, MrrSettings, month_ends
 
 INVOLUNTARY_CAUSES = ("payment_failed", "unpaid", "past_due")
 EVENTS = [*SEGMENTS, "churn_ends.sql", "churn_events.sql"]  # the drill-down's layers
+SPELLS = ["customer_spells.sql"]  # over the stored spells (`metrics.refresh`), not the segments
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def stripe_subscriber_churn(
     """
     first = min(history_start(con) or since, since)
     params = _params(first, since, as_of, settings)
-    row = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, outer).iloc[0]
+    row = run_layers(con, SPELLS, params, outer).iloc[0]
     counts = {key: int(row[key]) for key in ("active", "joined", "new", "reactivated")}
     churned, churns = int(row["churned"]), int(row["churns"])
     return StripeSubscriberChurn(
@@ -204,9 +206,7 @@ def customer_spells(
     history (or `since`, if earlier) to `as_of`. Columns: `customer`, `first_day`, `last_day`,
     `spell` (1 for the first; above 1 a return)."""
     first = min(history_start(con) or since, since)
-    frame = run_layers(
-        con, [*SEGMENTS, "customer_spells.sql"], _params(first, since, as_of, settings)
-    )
+    frame = run_layers(con, SPELLS, _params(first, since, as_of, settings))
     for column in ("first_day", "last_day"):
         frame[column] = as_days(frame[column])
     return frame
@@ -239,7 +239,7 @@ def churn_monthly(
             _params(before, before, as_of, settings),
             _BY_CAUSE,
         )
-        counts = run_layers(con, [*SEGMENTS, "customer_spells.sql"], params, _MONTHLY)
+        counts = run_layers(con, SPELLS, params, _MONTHLY)
         by_cause = causes_ahead.result()
     counts["period_end"] = as_days(counts["period_end"])
     by_end = counts.set_index("period_end").to_dict("index")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from metrics._sql import Param, as_days, run_layers
 from metrics.movements import CHANGES
-from metrics.mrr import DEFAULT_SETTINGS, MrrSettings
+from metrics.mrr import DEFAULT_SETTINGS, SEGMENTS, MrrSettings
 
 
 def movement_subscriptions(
@@ -34,6 +34,6 @@ def movement_subscriptions(
         raise ValueError(f"since ({since}) must be before as_of ({as_of})")
     params: dict[str, Param] = {"start": since + timedelta(days=1), "since": since}
     params.update({"as_of": as_of, **asdict(settings)})
-    frame = run_layers(con, [*CHANGES, "mrr_subscription_changes.sql"], params)
+    frame = run_layers(con, [*SEGMENTS, *CHANGES, "mrr_subscription_changes.sql"], params)
     frame["day"] = as_days(frame["day"])
     return frame

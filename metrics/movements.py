@@ -1,11 +1,13 @@
 """MRR movements per customer per period: new, reactivation, expansion, contraction, churn, FX.
 
 Each change of a customer's net MRR in a currency is labelled on the day it happens, against the
-MRR just before it (`sql/mrr_customer_changes.sql`), and the changes are summed per period
-(`sql/mrr_period_movements.sql`). A period's movements are therefore the sum of its days' changes,
-so `end = start + new + reactivation + expansion − contraction − churn` holds per currency exactly,
-and in a reporting currency with `fx` added (`movements_summary`). Revenue churn, NRR/GRR, cohorts
-and the drill-down read the same layer (`CHANGES`).
+MRR just before it, once per sync for the whole history (`metrics.refresh`, the table
+`mrr_labelled_changes`); the queries read the changes of their days and settings
+(`sql/mrr_customer_changes.sql`) and sum them per period (`sql/mrr_period_movements.sql`). A
+period's movements are therefore the sum of its days' changes, so `end = start + new +
+reactivation + expansion − contraction − churn` holds per currency exactly, and in a reporting
+currency with `fx` added (`movements_summary`). Revenue churn, NRR/GRR, cohorts and the
+drill-down read the same layer (`CHANGES`).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def period_movements(
     params["single_period"] = single_period
     layers = [*CHANGES, "mrr_period_movements.sql"]
     if with_starts:
-        layers += ["mrr_periods.sql", "mrr_period_starts.sql"]
+        layers += [*SEGMENTS, "mrr_periods.sql", "mrr_period_starts.sql"]
     frame = run_layers(con, layers, params, outer)
     for column in ("period_start", "period_end", "first_day"):
         if column in frame.columns:
@@ -97,8 +99,9 @@ def customer_changes(
     return frame
 
 
-# The layers of the labelled changes, for every reader of the movements.
-CHANGES = [*SEGMENTS, "mrr_customer_changes.sql"]
+# The layer of the labelled changes, for every reader of the movements (it reads the stored
+# `mrr_labelled_changes`, not the segments: a reader that needs those adds `SEGMENTS`).
+CHANGES = ["mrr_customer_changes.sql"]
 
 _COLUMNS = ["period_start", "period_end", "customer", "currency", "start_mrr_minor"]
 _COLUMNS += ["end_mrr_minor", "kind", "amount_minor", "changes", "first_day", "in_cohort"]

@@ -5,8 +5,9 @@ as *segments*, day ranges `[from_day, to_day)` over which MRR is constant, store
 `metrics.refresh` (settings-independent) and read through `sql/mrr_item_segments.sql` (list MRR
 per item) and `sql/mrr_subscription_segments.sql` (discounts taken off per subscription), which
 apply the settings. A day's MRR is the segments containing it; the daily functions here
-read segments day by day, the series and the changes (`sql/mrr_currency_daily.sql`,
-`sql/mrr_customer_changes.sql`) filter them by range, so every MRR figure has one definition.
+read segments day by day, the series (`sql/mrr_currency_daily.sql`) filters them by range, and
+the labelled changes (`sql/mrr_labelled_changes.sql`, stored by `metrics.refresh` for every
+settings combination) run over them whole, so every MRR figure has one definition.
 Amounts are unrounded minor units of the row's own currency; currencies are never added together
 here.
 """

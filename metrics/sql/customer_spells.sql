@@ -3,37 +3,34 @@
 -- Grain: one row per (customer, spell). A spell with last_day < $as_of ended (the customer
 -- churned the day after); spell > 1 is a return (reactivation) when $start is early enough to see
 -- the earlier spells.
--- Reads the layer `mrr_subscription_segments`. Parameters: $start, $as_of (DATE).
+-- Reads the stored table `mrr_paid_spells` (`sql/mrr_paid_spells.sql`, built by `metrics.refresh`
+-- before each snapshot is published: the spells over the whole history, each customer's once
+-- per combination of the settings it depends on, NULL in a setting's column meaning "either
+-- value"), cut here to the window. Parameters: $start, $as_of (DATE), $subtract_repeating,
+-- $subtract_once, $churn_at_period_end (BOOLEAN).
 WITH
 
--- A customer is paying on a day when any of its subscriptions has net MRR above 0: those
--- segments, cut to the window.
-paid AS (
-    SELECT customer, GREATEST(from_day, CAST($start AS DATE)) AS from_day,
-        LEAST(to_day, CAST(CAST($as_of AS DATE) + INTERVAL 1 DAY AS DATE)) AS to_day
-    FROM mrr_subscription_segments
-    WHERE net_mrr_minor > 0
-      AND from_day <= CAST($as_of AS DATE) AND to_day > CAST($start AS DATE)
+-- The spells under these settings.
+kept AS (
+    SELECT customer, first_day, to_day, spell
+    FROM mrr_paid_spells
+    WHERE COALESCE(subtract_repeating = $subtract_repeating, TRUE)
+      AND COALESCE(subtract_once = $subtract_once, TRUE)
+      AND COALESCE(churn_at_period_end = $churn_at_period_end, TRUE)
 ),
 
--- A segment starting after every earlier one of the customer ended (not on the day one ended:
--- that continues the run) opens a spell.
-opened AS (
-    SELECT customer, from_day, to_day,
-        CASE WHEN from_day <= MAX(to_day) OVER (
-            PARTITION BY customer ORDER BY from_day, to_day
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS opens
-    FROM paid
-),
-
-numbered AS (
-    SELECT customer, from_day, to_day,
-        CAST(SUM(opens) OVER (PARTITION BY customer ORDER BY from_day, to_day) AS BIGINT) AS island
-    FROM opened
+-- Spells over before $start are not seen, so the first one seen is number 1.
+unseen AS (
+    SELECT customer, COUNT(*) AS spells
+    FROM kept
+    WHERE to_day <= CAST($start AS DATE)
+    GROUP BY customer
 )
 
--- the customer's first segment always opens, so islands are numbered 1, 2, … in time order
-SELECT customer, MIN(from_day) AS first_day, CAST(MAX(to_day) - 1 AS DATE) AS last_day,
-    island AS spell
-FROM numbered
-GROUP BY customer, island
+SELECT k.customer, GREATEST(k.first_day, CAST($start AS DATE)) AS first_day,
+    CAST(LEAST(k.to_day, CAST(CAST($as_of AS DATE) + INTERVAL 1 DAY AS DATE)) - 1 AS DATE)
+        AS last_day,
+    k.spell - COALESCE(u.spells, 0) AS spell
+FROM kept AS k
+LEFT JOIN unseen AS u ON u.customer IS NOT DISTINCT FROM k.customer
+WHERE k.first_day <= CAST($as_of AS DATE) AND k.to_day > CAST($start AS DATE)

@@ -21,24 +21,34 @@ placed AS (
     FROM mrr_customer_changes
 ),
 
--- Per (period, customer, currency): its level at both ends; per (period, customer): whether it
--- paid at the start, read before its first change in the period in any currency.
+-- Per (period, customer, currency): its level at both ends and its first change's day.
 ends AS (
-    SELECT *,
-        arg_min(customer_paying_before, day) OVER (PARTITION BY period_end, customer) AS in_cohort
-    FROM (
-        SELECT period_start, period_end, customer, currency, MIN(day) AS day,
-            arg_min(before_mrr_minor, day) AS start_mrr_minor,
-            arg_max(after_mrr_minor, day) AS end_mrr_minor,
-            arg_min(customer_paying_before, day) AS customer_paying_before
-        FROM placed
-        GROUP BY ALL
-    )
+    SELECT period_start, period_end, customer, currency, MIN(day) AS day,
+        arg_min(before_mrr_minor, day) AS start_mrr_minor,
+        arg_max(after_mrr_minor, day) AS end_mrr_minor,
+        arg_min(customer_paying_before, day) AS customer_paying_before
+    FROM placed
+    GROUP BY ALL
+),
+
+-- Per (period, customer): whether it paid at the start, read before its first change in the
+-- period in any currency (a GROUP BY, not a window: no sort).
+cohort AS (
+    SELECT period_end, customer, arg_min(customer_paying_before, day) AS in_cohort
+    FROM ends
+    GROUP BY ALL
+),
+
+-- Per (period, customer, currency, kind): the changes of that kind summed.
+kinds AS (
+    SELECT period_start, period_end, customer, currency, kind, SUM(amount_minor) AS amount_minor,
+        COUNT(*) AS changes, MIN(day) AS first_day
+    FROM placed
+    GROUP BY ALL
 )
 
-SELECT p.period_start, p.period_end, p.customer, p.currency, e.start_mrr_minor, e.end_mrr_minor,
-    p.kind, SUM(p.amount_minor) AS amount_minor, COUNT(*) AS changes, MIN(p.day) AS first_day,
-    e.in_cohort
-FROM placed AS p
+SELECT k.period_start, k.period_end, k.customer, k.currency, e.start_mrr_minor, e.end_mrr_minor,
+    k.kind, k.amount_minor, k.changes, k.first_day, c.in_cohort
+FROM kinds AS k
 JOIN ends AS e USING (period_end, customer, currency)
-GROUP BY ALL
+JOIN cohort AS c USING (period_end, customer)
