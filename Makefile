@@ -4,13 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast test-slow lint bench clean
+.PHONY: demo test test-fast test-slow lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The browser test (tests/app/test_browser.py) drives Debian's chromium through playwright's
+# executable_path: playwright never downloads a browser. Installed with apt-get when missing, as
+# root or with password-less sudo; otherwise (or offline) the browser test is skipped.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else echo "chromium missing and not root: the browser test will be skipped"; exit 0; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	  echo "could not install chromium: the browser test will be skipped"; }
 
 demo: $(STAMP)
 	$(BIN)/paylens demo
@@ -19,13 +32,13 @@ demo: $(STAMP)
 # fixtures (a synced warehouse) are built once
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PYTEST)
 
 test-fast: $(STAMP)
 	$(PYTEST) -m 'not slow'
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) chromium
 	$(PYTEST) -m slow
 
 lint: $(STAMP)

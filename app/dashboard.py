@@ -1,4 +1,8 @@
-"""The Streamlit entry point: page set-up, the password gate, and the page list."""
+"""The Streamlit entry point: page set-up, the password gate, and the pages at stable URLs.
+
+The pages are `ui.PAGES`: `/` Overview, `/revenue`, `/payments`, `/disputes`, `/health`
+(webhooks & sync) and `/alerts`; a page whose script is not there is not listed.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,18 @@ from app import ui
 
 st.set_page_config(page_title="paylens", page_icon=":bar_chart:", layout="wide")
 
-if not ui.password_ok(ui.settings()):
+allowed = ui.password_ok(ui.settings())
+pages = [
+    st.Page(
+        f"views/{spec.file}",
+        title=spec.title,
+        icon=spec.icon,
+        url_path=spec.url_path,
+        default=index == 0,
+    )
+    for index, spec in enumerate(ui.available_pages())
+]
+page = st.navigation(pages, position="sidebar" if allowed else "hidden")
+if not allowed:
     st.stop()
-
-page = st.navigation(
-    [
-        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:"),
-        st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:"),
-    ]
-)
 page.run()

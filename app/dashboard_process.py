@@ -83,13 +83,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def url(settings: Settings) -> str:
     return f"http://{settings.dashboard_address}:{settings.dashboard_port}"
 
 
 def serve(settings: Settings) -> int:
-    """`paylens serve`: run the dashboard until interrupted."""
+    """`paylens serve`: run the dashboard until interrupted (Ctrl-C or SIGTERM, as a service
+    manager stops it; either way Streamlit, in its own process group, is stopped too)."""
     process = start(settings)
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"paylens dashboard: {url(settings)}", flush=True)
     try:
         return process.wait()

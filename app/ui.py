@@ -1,4 +1,4 @@
-"""What every dashboard page shares: settings, the password gate, and snapshot access.
+"""What every dashboard page shares: settings, the pages, the password gate, snapshot access.
 
 Pages stay thin: they call these helpers and the metrics functions, and format.
 """
@@ -7,16 +7,59 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from app.settings import Settings, load_settings
 from sync.runs import latest_runs
-from sync.snapshots import SnapshotReader
+from sync.snapshots import SnapshotReader, current_snapshot
+from sync.status import account_now, last_heard
+
+T = TypeVar("T")
+VIEWS = Path(__file__).with_name("views")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A dashboard page: its script under app/views, title, stable URL path and icon."""
+
+    file: str
+    title: str
+    url_path: str
+    icon: str
+
+
+# In the sidebar's order; the first is the default page, served at "/".
+PAGES = (
+    PageSpec("overview.py", "Overview", "overview", ":material/dashboard:"),
+    PageSpec("revenue.py", "Revenue", "revenue", ":material/trending_up:"),
+    PageSpec("payments.py", "Payments", "payments", ":material/credit_card:"),
+    PageSpec("disputes.py", "Disputes", "disputes", ":material/gavel:"),
+    PageSpec("health.py", "Webhooks & sync", "health", ":material/sync:"),
+    PageSpec("alerts.py", "Alerts", "alerts", ":material/notifications:"),
+)
+
+
+def available_pages() -> list[PageSpec]:
+    """The pages whose script exists (a page not written yet is not listed)."""
+    return [page for page in PAGES if (VIEWS / page.file).is_file()]
+
+
+def page_link(file: str, label: str, query: Mapping[str, str] | None = None) -> None:
+    """A link to the page of `file` (under app/views) opening on `query`; nothing when that
+    page is not in the navigation (not written yet, or a page run on its own, as in a test)."""
+    with suppress(StreamlitPageNotFoundError):
+        st.page_link(str(VIEWS / file), label=label, query_params=dict(query or {}) or None)
 
 
 def settings() -> Settings:
@@ -24,17 +67,94 @@ def settings() -> Settings:
     return load_settings()
 
 
+# The password gate: at most MAX_FAILURES wrong passwords in any WINDOW, per session and per
+# client address, and a delay after each that doubles (1 s, 2 s, 4 s, …, at most WINDOW).
+MAX_FAILURES = 5
+WINDOW = 60.0
+FIRST_DELAY = 1.0
+_AUTHENTICATED = "paylens_authenticated"
+_FAILURES = "paylens_login_failures"
+_MESSAGE = "paylens_login_message"
+_PASSWORD_KEY = "paylens_password"
+_BY_ADDRESS: dict[str, list[float]] = {}  # failures per client address, for every session
+_BY_ADDRESS_LOCK = threading.Lock()
+
+
+def login_wait(failures: Sequence[float], now: float) -> float:
+    """Seconds until the next attempt may be checked (0: now), given the times of the failed
+    attempts so far (oldest first, the clock's seconds) and the clock now.
+
+    Two rules: a delay after the latest failure that doubles with each failure (the n-th waits
+    FIRST_DELAY × 2^(n−1), capped at WINDOW), and no more than MAX_FAILURES in any WINDOW."""
+    if not failures:
+        return 0.0
+    delay = min(FIRST_DELAY * 2 ** (len(failures) - 1), WINDOW)
+    wait = failures[-1] + delay - now
+    recent = [moment for moment in failures if now - moment < WINDOW]
+    if len(recent) >= MAX_FAILURES:
+        wait = max(wait, recent[-MAX_FAILURES] + WINDOW - now)
+    return max(0.0, wait)
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def _client_address() -> str | None:
+    """The browser's address as Streamlit saw it (behind a proxy: the proxy's); None in tests."""
+    return st.context.ip_address
+
+
 def password_ok(current: Settings) -> bool:
-    """True when no password is configured, or this session typed the right one."""
-    if current.dashboard_password is None or st.session_state.get("paylens_authenticated"):
+    """True when no password is configured, or this session typed the right one.
+
+    Each submitted password is one attempt (the field empties after it); the comparison is
+    constant-time, and while `login_wait` says wait, an attempt is refused without being
+    checked, with how long to wait."""
+    if current.dashboard_password is None or st.session_state.get(_AUTHENTICATED):
         return True
-    typed = st.text_input("Password", type="password")
-    if typed:
-        if hmac.compare_digest(typed.encode(), current.dashboard_password.reveal().encode()):
-            st.session_state["paylens_authenticated"] = True
-            st.rerun()
-        st.error("Wrong password.")
+    secret = current.dashboard_password.reveal()
+    st.text_input(
+        "Password", type="password", key=_PASSWORD_KEY, on_change=_attempt, args=(secret,)
+    )
+    message = st.session_state.get(_MESSAGE)
+    if message:
+        st.error(message)
     return False
+
+
+def _attempt(secret: str) -> None:
+    """The password field's callback: check what was typed, unless it must wait."""
+    typed = str(st.session_state.get(_PASSWORD_KEY) or "")
+    st.session_state[_PASSWORD_KEY] = ""
+    if not typed:
+        return
+    now, address = _clock(), _client_address()
+    session: list[float] = st.session_state.setdefault(_FAILURES, [])
+    with _BY_ADDRESS_LOCK:
+        shared = list(_BY_ADDRESS.get(address, [])) if address else []
+    wait = max(login_wait(session, now), login_wait(shared, now))
+    if wait > 0:
+        st.session_state[_MESSAGE] = (
+            f"Too many wrong passwords: wait {_seconds(wait)} before trying again."
+        )
+        return
+    if hmac.compare_digest(typed.encode(), secret.encode()):
+        st.session_state[_AUTHENTICATED] = True
+        st.session_state.pop(_MESSAGE, None)
+        return
+    session.append(now)
+    if address:
+        with _BY_ADDRESS_LOCK:
+            kept = [m for m in _BY_ADDRESS.get(address, []) if now - m < 2 * WINDOW]
+            shared = _BY_ADDRESS[address] = [*kept, now]
+    next_wait = max(login_wait(session, now), login_wait(shared, now))
+    st.session_state[_MESSAGE] = f"Wrong password. Wait {_seconds(next_wait)} before the next try."
+
+
+def _seconds(wait: float) -> str:
+    whole = max(1, int(-(-wait // 1)))  # rounded up: never "wait 0 s"
+    return f"{whole} s"
 
 
 @contextmanager
@@ -63,6 +183,63 @@ def plain(text: str) -> str:
     """`text` (from the account: names, descriptions, reasons) escaped for a markdown element, so
     it shows as typed and never renders as markup, a link or HTML."""
     return _MARKDOWN.sub(r"\\\1", text)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
+def _cached_call(
+    snapshot_name: str, name: str, _func: Callable[..., Any], _con: Any, args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+) -> Any:  # fmt: skip
+    return _func(_con, *args, **dict(kwargs))
+
+
+def call(
+    snapshot_name: str, func: Callable[..., T], con: duckdb.DuckDBPyConnection, *args: Any,
+    **kwargs: Any,
+) -> T:  # fmt: skip
+    """`func(con, *args, **kwargs)`, computed once per snapshot and arguments (pages call the
+    metrics functions through this; arguments must be hashable or plain data)."""
+    key = f"{func.__module__}.{func.__qualname__}"
+    result: T = _cached_call(snapshot_name, key, func, con, args, tuple(sorted(kwargs.items())))
+    return result
+
+
+def watch(snapshot_name: str, every: timedelta = timedelta(seconds=30)) -> None:
+    """Rerun the page when a newer snapshot is published (checked every `every`), so an open
+    page follows the service without a reload."""
+
+    @st.fragment(run_every=every)
+    def check() -> None:
+        path = current_snapshot(settings().snapshot_dir)
+        if path is not None and path.name != snapshot_name:
+            st.rerun(scope="app")
+
+    check()
+
+
+def freshness(con: duckdb.DuckDBPyConnection, snapshot_name: str) -> None:
+    """A caption: how old the data is (the last sync on the account's clock) and its snapshot."""
+    heard = last_heard(con)
+    if heard is None:
+        st.caption(f"Snapshot {snapshot_name}; no sync run recorded.")
+        return
+    st.caption(
+        f"Data as of {heard:%Y-%m-%d %H:%M} UTC (the account's clock), synced {data_age(con)} · "
+        f"snapshot {snapshot_name}"
+    )
+
+
+def data_age(con: duckdb.DuckDBPyConnection) -> str:
+    """How long ago the last sync heard Stripe, on the account's clock ("just now", "12 min
+    ago", "3 h ago"); "never" before the first sync."""
+    heard = last_heard(con)
+    if heard is None:
+        return "never"
+    age = account_now(con, datetime.now(UTC)) - heard
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 1:
+        return "just now"
+    return f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
 
 
 def data_date(con: duckdb.DuckDBPyConnection) -> date:

@@ -1,66 +1,196 @@
-"""Overview: MRR, active subscriptions, payment success rate, and when the data was synced."""
+"""Overview: is everything all right? One screen over the sidebar's range, each figure a link to
+its page: MRR and its change, net new MRR, payment success against its baseline, firing alerts,
+disputes due soon, webhook delivery, the sync's freshness and API reads this month.
+
+The figures are `paylens report`'s for the same (since, as_of] (the same `Summary`), in the
+reporting currency; the default range is the report's 30 days, ending on the account's day.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import ui
-from app.report import SUCCESS_RATE_DAYS, summary_for, warning_texts
+from alerts.store import AlertState, load_states
+from app import filters, ui
+from app.report import summary_for, warning_texts
 from metrics.money import format_money
-from metrics.payments import payment_success_daily
+from metrics.overview_views import mrr_change, net_new_mrr, reads_in_month, success_against_baseline
+from metrics.payments import payment_health, payment_success_daily
 from sync.runs import latest_runs
+from sync.status import MONTHLY_READ_FLOOR
 
-CHART_DAYS = 90
+
+def _money(value: float | None, currency: str, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    text = format_money(value, currency)
+    return f"+{text}" if signed and not text.startswith("-") and value > 0 else text
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _points(change: float) -> str:
+    """A change of rate in percentage points: "+1.25 pp vs before"."""
+    return f"{change:+.2%}".replace("%", " pp") + " vs before"
+
+
+def _alert_states(con: duckdb.DuckDBPyConnection) -> list[AlertState]:
+    """The alert states in the snapshot (none before the first alert cycle)."""
+    try:
+        return list(load_states(con).values())
+    except Exception:  # a snapshot from before the first alert cycle has no alert tables
+        return []
+
 
 st.title("Overview")
 with ui.snapshot() as (con, snapshot_name):
-    as_of = st.sidebar.date_input("As of (end of day, UTC)", value=ui.data_date(con))
-    since = as_of - timedelta(days=SUCCESS_RATE_DAYS)
     settings = ui.settings()
-    summary = summary_for(con, settings, as_of, since)
-    daily = payment_success_daily(con, as_of - timedelta(days=CHART_DAYS - 1), as_of)
+    currency = settings.reporting_currency
+    chosen = filters.sidebar(con, reporting_currency=currency)
+    since, as_of = chosen.since, chosen.as_of
+    summary = ui.call(snapshot_name, summary_for, con, settings, as_of, since)
+    success = ui.call(snapshot_name, success_against_baseline, con, since, as_of)
+    daily = ui.call(snapshot_name, payment_success_daily, con, since + timedelta(days=1), as_of)
+    states = _alert_states(con)
+    today = filters.account_day(con)
+    reads = ui.call(snapshot_name, reads_in_month, con, today)
     runs = latest_runs(con, limit=1)
+    age = ui.data_age(con)
+    link = filters.link_query()
 
-currency = summary.reporting_currency
-mrr = summary.mrr.converted
-rate = summary.payments.success_rate
-left, middle, right = st.columns(3)
-left.metric("MRR", "n/a" if mrr is None else format_money(mrr, currency))
-middle.metric("Active subscriptions", f"{summary.active_subscriptions:,}")
-right.metric(
-    f"Payment success rate ({SUCCESS_RATE_DAYS} days)", "n/a" if rate is None else f"{rate:.2%}"
-)
-for warning in warning_texts(summary, settings):
-    st.warning(warning)
-
-st.subheader("MRR by currency")
-st.dataframe(
-    [
-        {"Currency": cur.upper(), "MRR": format_money(value, cur)}
-        for cur, value in sorted(summary.mrr.by_currency.items())
-    ],
-    hide_index=True,
-)
-
-st.subheader("Daily payment success rate")
-figure = px.line(
-    daily,
-    x="day",
-    y="success_rate",
-    markers=True,
-    labels={"day": "Day (UTC)", "success_rate": "Success rate"},
-)
-figure.update_yaxes(tickformat=".0%")
-st.plotly_chart(figure, width="stretch")
-
-if runs.empty:
-    st.caption(f"Snapshot {snapshot_name}; no sync run recorded.")
-else:
-    last = runs.iloc[0]
     st.caption(
-        f"Last sync: {last['finished_at'] or last['started_at']:%Y-%m-%d %H:%M:%S} UTC "
-        f"({last['status']}, {int(last['reads'])} API reads) · snapshot {snapshot_name}"
+        f"{since + timedelta(days=1):%Y-%m-%d} – {as_of:%Y-%m-%d} (UTC days; state at the end "
+        f"of {as_of:%Y-%m-%d}), amounts in {currency.upper()}, as `paylens report --since "
+        f"{since} --as-of {as_of}` shows them."
     )
+    for warning in warning_texts(summary, settings):
+        st.warning(warning)
+
+    moves = summary.movements
+    first, second, third = st.columns(3)
+    with first:
+        change = mrr_change(moves)
+        st.metric(
+            "MRR",
+            _money(summary.mrr.converted, currency),
+            delta=None if change is None else f"{_money(change, currency, signed=True)} in range",
+            help="Monthly recurring revenue at the end of the range; the change since its start.",
+        )
+        ui.page_link("revenue.py", "Revenue: MRR over time and movements", link)
+    with second:
+        st.metric(
+            "Net new MRR",
+            _money(net_new_mrr(moves), currency, signed=True),
+            help="New + reactivation + expansion − contraction − churn over the range (no FX).",
+        )
+        ui.page_link("revenue.py", "Revenue: the movements", link)
+    with third:
+        st.metric("Active subscriptions", f"{summary.active_subscriptions:,}")
+        st.caption(f"{summary.active_customers:,} paying customers")
+
+    first, second, third = st.columns(3)
+    with first:
+        rate = summary.payments.success_rate
+        health = payment_health(rate)
+        st.metric(
+            "Payment success rate",
+            _rate(rate),
+            delta=None if success.change is None else _points(success.change),
+            help=f"Succeeded ÷ attempted charges; against the {chosen.days} days before the "
+            f"range ({_rate(success.baseline)}).",
+        )
+        st.caption(
+            "no payments attempted in this range"
+            if rate is None
+            else f"{health}; the {chosen.days} days before: {_rate(success.baseline)}"
+        )
+        ui.page_link("payments.py", "Payments: declines and dunning", link)
+    with second:
+        firing = [state for state in states if state.status == "firing"]
+        critical = sum(state.level == "critical" for state in firing)
+        st.metric("Firing alerts", f"{len(firing)}")
+        st.caption(
+            "nothing is firing"
+            if not firing
+            else f"{critical} critical, {len(firing) - critical} warning"
+        )
+        ui.page_link("alerts.py", "Alerts", link)
+    with third:
+        disputes = summary.payments.disputes
+        st.metric("Disputes due within 72 h", f"{disputes.due_within_72h}")
+        at_risk = _money(summary.payments.disputes_at_risk.converted, currency)
+        st.caption(f"{disputes.open} open, {at_risk} at risk; {disputes.new} new in range")
+        ui.page_link("disputes.py", "Disputes: deadlines", link)
+
+    first, second, third = st.columns(3)
+    with first:
+        hooks = summary.payments.webhooks
+        st.metric("Webhook delivery", _rate(hooks.delivery_rate))
+        st.caption(
+            f"{hooks.pending_events:,} events pending, {hooks.disabled_endpoints} "
+            f"endpoint{'' if hooks.disabled_endpoints == 1 else 's'} disabled"
+        )
+        ui.page_link("health.py", "Webhooks & sync", link)
+    with second:
+        last = None if runs.empty else runs.iloc[0]
+        st.metric("Last sync", age)
+        st.caption(
+            "no sync run recorded"
+            if last is None
+            else f"{last['status']}, {int(last['reads']):,} API reads, snapshot {snapshot_name}"
+        )
+        ui.page_link("health.py", "Sync runs", link)
+    with third:
+        st.metric(f"API reads in {today:%B %Y}", f"{reads:,}")
+        st.caption(f"of Stripe's floor of {MONTHLY_READ_FLOOR:,} a month")
+        ui.page_link("health.py", "Reads by month", link)
+
+    st.subheader("MRR by currency")
+    by_currency = pd.DataFrame(
+        [
+            {"Currency": code.upper(), "MRR": format_money(value, code)}
+            for code, value in sorted(summary.mrr.by_currency.items())
+        ],
+        columns=["Currency", "MRR"],
+    )
+    if by_currency.empty:
+        st.info("No paying subscriptions at the end of the range.")
+    else:
+        st.dataframe(by_currency, hide_index=True)
+        st.download_button(
+            "Download CSV",
+            by_currency.to_csv(index=False),
+            file_name=f"mrr_by_currency_{as_of}.csv",
+            mime="text/csv",
+            key="mrr_by_currency_csv",
+        )
+
+    st.subheader("Daily payment success rate")
+    if rate is None:
+        st.info("No payments attempted in this range.")
+    else:
+        figure = px.line(
+            daily,
+            x="day",
+            y="success_rate",
+            markers=True,
+            labels={"day": "Day (UTC)", "success_rate": "Success rate"},
+        )
+        if success.baseline is not None:
+            figure.add_hline(
+                y=success.baseline,
+                line_dash="dot",
+                annotation_text=f"the {chosen.days} days before: {_rate(success.baseline)}",
+            )
+        figure.update_yaxes(tickformat=".0%")
+        st.plotly_chart(figure, width="stretch")
+
+    ui.freshness(con, snapshot_name)
+ui.watch(snapshot_name)
