@@ -46,7 +46,7 @@ PAGES = (
     PageSpec("payments.py", "Payments", "payments", ":material/credit_card:"),
     PageSpec("disputes.py", "Disputes", "disputes", ":material/gavel:"),
     PageSpec("health.py", "Webhooks & sync", "health", ":material/sync:"),
-    PageSpec("alerts.py", "Alerts", "alerts", ":material/notifications:"),
+    PageSpec("alerts_page.py", "Alerts", "alerts", ":material/notifications:"),
 )
 
 

@@ -121,7 +121,7 @@ with ui.snapshot() as (con, snapshot_name):
             if not firing
             else f"{critical} critical, {len(firing) - critical} warning"
         )
-        ui.page_link("alerts.py", "Alerts", link)
+        ui.page_link("alerts_page.py", "Alerts", link)
     with third:
         disputes = summary.payments.disputes
         st.metric("Disputes due within 72 h", f"{disputes.due_within_72h}")

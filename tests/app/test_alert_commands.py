@@ -177,7 +177,7 @@ def test_the_alerts_page_shows_what_fires_and_acknowledges_it(
     for name, value in synced.items():
         if name.startswith("PAYLENS_"):
             monkeypatch.setenv(name, value)
-    page = AppTest.from_file(str(ROOT / "app" / "views" / "alerts.py"), default_timeout=30)
+    page = AppTest.from_file(str(ROOT / "app" / "views" / "alerts_page.py"), default_timeout=30)
     page.run()
     assert not page.exception
     metrics = {metric.label: metric.value for metric in page.metric}

@@ -20,7 +20,7 @@ from sync.snapshots import SnapshotReader
 
 ROOT = Path(__file__).resolve().parents[2]
 # Through the entry point, as a browser opens it: `/` is the Overview, and its links to the
-# other pages resolve (run alone, app/views would shadow the `alerts` package with alerts.py).
+# other pages resolve.
 PAGE = str(ROOT / "app" / "dashboard.py")
 FX = str(ROOT / "docs" / "examples" / "fx_rates.csv")
 
