@@ -265,7 +265,7 @@ def test_retries_wait_retry_after_or_back_off_exponentially(
 
 def test_a_non_http_webhook_url_is_refused_without_showing_it() -> None:
     with pytest.raises(ValueError) as raised:
-        SlackTransport("hooks.slack.com/services/T1/B1/SECRET")
+        SlackTransport("webhooks.invalid/services/T1/B1/SECRET")
     assert "SECRET" not in str(raised.value)
 
 
