@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +17,7 @@ from app.settings import load_settings
 from metrics.money import format_money
 from sandbox.scenario import load_scenario, simulate_scenario
 from sync.snapshots import SnapshotReader
+from tests.app.pages import metrics, rows, run_page, table
 from tests.metrics.scenarios import synced_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,36 +41,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _page(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path, rates: bool = True, **params: str
 ) -> AppTest:
-    monkeypatch.setenv("PAYLENS_DATA_DIR", str(data_dir))
-    if rates:
-        monkeypatch.setenv("PAYLENS_FX_RATES_FILE", str(data_dir / RATES))
-    else:
-        monkeypatch.delenv("PAYLENS_FX_RATES_FILE", raising=False)
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in at.metric}
-
-
-def _table(at: AppTest, first_column: str, *also: str) -> pd.DataFrame:
-    """The one table whose columns start with `first_column` and include `also`."""
-    found = [
-        frame.value
-        for frame in at.dataframe
-        if list(frame.value.columns[:1]) == [first_column] and set(also) <= set(frame.value.columns)
-    ]
-    assert len(found) == 1, [list(frame.value.columns) for frame in at.dataframe]
-    return found[0]
-
-
-def _rows(frame: pd.DataFrame, *columns: str) -> list[list[object]]:
-    return frame[list(columns)].values.tolist()
+    return run_page(PAGE, monkeypatch, data_dir, params, data_dir / RATES if rates else None)
 
 
 def _report(data_dir: Path, since: date, as_of: date = ACCOUNT_DAY) -> dict[str, object]:
@@ -88,38 +59,38 @@ def test_the_last_30_days_show_success_declines_dunning_and_refunds_as_the_repor
 ) -> None:
     at = _page(monkeypatch, data_dir)
 
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["Success rate"] == "80.70%"  # 46 of 57 charges
     assert shown["Success rate per PaymentIntent"] == "90.20%"  # 46 of 51
     assert (shown["Charges attempted"], shown["Failed charges"]) == ("57", "11")
     assert shown["Failed volume"] == "$1,066.37"  # $1,060.00 + ¥980 at 0.0065
     assert shown["Never paid"] == "$290.00"  # big's $250 and br's 4 × $10
     assert (shown["Baseline"], shown["Health"]) == ("n/a", "critical")  # 30 days: no baseline
-    assert _rows(_table(at, "Decline code"), "Decline code", "Declines", "Lost volume") == [
+    assert rows(table(at, "Decline code"), "Decline code", "Declines", "Lost volume") == [
         ["generic_decline", 4, "$1,000.00"],
         ["do_not_honor", 5, "$50.00"],
         ["insufficient_funds", 1, "$10.00"],
         ["expired_card", 1, "$6.37"],
     ]  # sorted by lost volume, not by count
-    assert _rows(_table(at, "Brand"), "Brand", "Declines", "Attempts", "Lost volume") == [
+    assert rows(table(at, "Brand"), "Brand", "Declines", "Attempts", "Lost volume") == [
         ["amex", 4, 4, "$1,000.00"],
         ["visa", 6, 44, "$56.37"],
         ["mastercard", 1, 9, "$10.00"],
     ]
-    assert _rows(_table(at, "Amount band"), "Amount band", "Lost volume") == [
+    assert rows(table(at, "Amount band"), "Amount band", "Lost volume") == [
         ["200-1000 (USD)", "$1,000.00"],
         ["10-50 (USD)", "$60.00"],
         ["200-1000 (JPY)", "$6.37"],
     ]
-    assert _table(at, "Funding")["Funding"].tolist() == ["credit", "debit"]
+    assert table(at, "Funding")["Funding"].tolist() == ["credit", "debit"]
 
     assert (shown["Recovered"], shown["Lost"]) == ("$26.37", "$250.00")  # ann's, late's, jp's
     assert (shown["Still in retry"], shown["Revenue at risk"]) == ("$40.00", "$40.00")
-    retrying = _table(at, "Next attempt (UTC)", "Amount due")
+    retrying = table(at, "Next attempt (UTC)", "Amount due")
     assert retrying["Customer name"].tolist() == ["Br 2", "Br 1", "Br 4", "Br 3"]
     assert set(retrying["Next attempt (UTC)"].str[:10]) == {"2025-03-01"}
     assert set(retrying["Amount due"]) == {"$10.00"}
-    failed = _table(at, "Created (UTC)", "Outcome")
+    failed = table(at, "Created (UTC)", "Outcome")
     outcomes = dict(zip(failed["Customer name"], failed["Outcome"], strict=True))
     assert outcomes == {"Big": "lost", "Jp": "recovered", ANN: "recovered", "Late": "recovered",
                         "Br 1": "in retry", "Br 2": "in retry", "Br 3": "in retry",
@@ -127,8 +98,8 @@ def test_the_last_30_days_show_success_declines_dunning_and_refunds_as_the_repor
     assert any("not available" in info.value and "exp_month" in info.value for info in at.info)
 
     assert (shown["Refunded"], shown["Refund rate"], shown["Refunds"]) == ("$16.95", "3.71%", "3")
-    reasons = _table(at, "Reason")
-    assert _rows(reasons, "Reason", "Amount", "Amount (USD)") == [
+    reasons = table(at, "Reason")
+    assert rows(reasons, "Reason", "Amount", "Amount (USD)") == [
         ["requested_by_customer", "$10.00", "$10.00"],
         ["duplicate", "$5.00", "$5.00"],
         ["fraudulent", "¥300", "$1.95"],
@@ -168,21 +139,21 @@ def test_the_link_an_alert_sends_opens_the_page_on_its_window_and_card_segment(
     assert kept == {**link, "from": "2025-02-25", "to": "2025-02-26"}  # days, as the page shows
     assert [box.value for box in at.sidebar.selectbox] == [
         "Custom", "USD (all, converted)", "visa", "BR", "all", "do_not_honor"]  # fmt: skip
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["Success rate"] == "16.67%"  # Visa BR on 02-26: 1 of 6 (late's retry)
     assert (shown["Charges attempted"], shown["Failed charges"]) == ("6", "5")
     assert shown["Declined with do_not_honor"] == "$50.00"
     assert shown["Baseline"] == "100.00%"  # its 16 charges of the 4 Wednesdays before all paid
     assert at.metric[0].delta == "-83.33 pp vs baseline"
     assert "significantly below its baseline" in at.error[0].value
-    assert _table(at, "Decline code")["Decline code"].tolist() == ["do_not_honor"]
-    assert _rows(_table(at, "Country"), "Country", "Declines", "Attempts") == [["BR", 5, 6]]
-    declined = _table(at, "Created (UTC)", "Decline code")
+    assert table(at, "Decline code")["Decline code"].tolist() == ["do_not_honor"]
+    assert rows(table(at, "Country"), "Country", "Declines", "Attempts") == [["BR", 5, 6]]
+    declined = table(at, "Created (UTC)", "Decline code")
     assert declined["Customer name"].tolist() == ["Br 3", "Br 4", "Br 1", "Br 2", "Late"]
 
     # without the card filters, the window is what the alert measured
     window = {key: link[key] for key in ("from", "to")}
-    whole = _metrics(_page(monkeypatch, data_dir, **window))
+    whole = metrics(_page(monkeypatch, data_dir, **window))
     assert whole["Success rate"] == f"{reading.value:.2%}" == "64.29%"  # 9 of 14
     # the page counts whole UTC days (02-25 and 02-26): its baseline days take in big's and
     # jp's charges of 02-04 (48 of 50), which the alert's hours (from 14:00) leave out (47 of 48)
@@ -194,12 +165,12 @@ def test_seven_days_have_a_baseline_and_one_currency_shows_only_its_own(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     week = _page(monkeypatch, data_dir, range="7d")
-    shown = _metrics(week)
+    shown = metrics(week)
     assert (shown["Success rate"], shown["Success rate per PaymentIntent"]) == ("66.67%", "69.23%")
     assert (shown["Charges attempted"], shown["Baseline"]) == ("15", "88.89%")  # 48 of 54
     assert week.metric[0].delta == "-22.22 pp vs baseline"
-    series = _table(week, "Period", "Baseline")
-    assert _rows(series[series["Attempts"] > 0], "Period", "Attempts", "Success rate",
+    series = table(week, "Period", "Baseline")
+    assert rows(series[series["Attempts"] > 0], "Period", "Attempts", "Success rate",
                  "Per PaymentIntent", "Baseline", "Below baseline") == [
         ["2025-02-22", 1, "100.00%", "n/a", "0.00%", ""],
         ["2025-02-26", 14, "64.29%", "69.23%", "97.92%", "yes"],
@@ -207,7 +178,7 @@ def test_seven_days_have_a_baseline_and_one_currency_shows_only_its_own(
     report = _report(data_dir, ACCOUNT_DAY - timedelta(days=7))
     assert shown["Success rate"] == f"{report['payment_success_rate']:.2%}"
 
-    yen = _metrics(_page(monkeypatch, data_dir, currency="jpy"))
+    yen = metrics(_page(monkeypatch, data_dir, currency="jpy"))
     assert (yen["Success rate"], yen["Charges attempted"]) == ("50.00%", "2")  # jp's 02-01, 02-04
     assert (yen["Failed volume"], yen["Never paid"]) == ("¥980", "¥0")
     assert (yen["Recovered"], yen["Failure rate"], yen["Recovery rate"]) == (
@@ -219,15 +190,15 @@ def test_long_ranges_are_weekly_and_the_grain_is_a_query_parameter(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     at = _page(monkeypatch, data_dir, range="12m")
-    series = _table(at, "Period", "Baseline")
-    assert _rows(series.tail(2), "Period", "Days", "Attempts", "Success rate") == [
+    series = table(at, "Period", "Baseline")
+    assert rows(series.tail(2), "Period", "Days", "Attempts", "Success rate") == [
         ["2025-W08 (02-17 – 02-23)", 7, 13, "92.31%"],
         ["2025-W09 (02-24 – 02-28)", 5, 14, "64.29%"],
     ]
     assert at.sidebar.radio[0].value == "week" and dict(at.query_params) == {"range": "12m"}
 
     daily = _page(monkeypatch, data_dir, range="12m", grain="day")
-    assert _table(daily, "Period", "Baseline")["Period"].tolist()[-1] == "2025-02-28"
+    assert table(daily, "Period", "Baseline")["Period"].tolist()[-1] == "2025-02-28"
     assert dict(daily.query_params) == {"range": "12m", "grain": "day"}
 
 
@@ -236,12 +207,12 @@ def test_without_rates_amounts_in_other_currencies_are_shown_apart_with_a_warnin
 ) -> None:
     at = _page(monkeypatch, data_dir, rates=False)
 
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["Failed volume"] == "¥980 + $1,060.00"
     assert shown["Never paid"] == "$290.00"  # dollars only: nothing to convert
     assert (shown["Refunded"], shown["Refund rate"]) == ("¥300 + $15.00", "n/a")
     assert "JPY" in at.warning[0].value and "PAYLENS_FX_RATES_FILE" in at.warning[0].value
-    decline = _table(at, "Decline code")
+    decline = table(at, "Decline code")
     assert decline["Lost volume"].tolist()[-1] == "¥980"
 
 
@@ -250,7 +221,7 @@ def test_account_text_is_shown_as_typed_and_never_rendered_as_markup(
 ) -> None:
     at = _page(monkeypatch, data_dir)
 
-    assert ANN in _table(at, "Created (UTC)", "Decline code")["Customer name"].tolist()
+    assert ANN in table(at, "Created (UTC)", "Decline code")["Customer name"].tolist()
     markup = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success]
     assert not any("<script>" in element.value or "evil.example" in element.value
                    for element in markup)  # fmt: skip

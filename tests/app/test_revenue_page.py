@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +15,7 @@ from app.settings import load_settings
 from metrics.money import format_money
 from sandbox.scenario import load_scenario, simulate_scenario
 from sync.snapshots import SnapshotReader
+from tests.app.pages import metrics, rows, run_page, table
 from tests.metrics.scenarios import simulate_named, synced_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,36 +40,7 @@ def _page(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path, params: dict[str, str], rates: bool = True
 ) -> AppTest:
     """The page run once with `params` as its query parameters."""
-    monkeypatch.setenv("PAYLENS_DATA_DIR", str(data_dir))
-    if rates:
-        monkeypatch.setenv("PAYLENS_FX_RATES_FILE", str(data_dir / RATES))
-    else:
-        monkeypatch.delenv("PAYLENS_FX_RATES_FILE", raising=False)
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in at.metric}
-
-
-def _table(at: AppTest, first_column: str, *also: str) -> pd.DataFrame:
-    """The one table whose columns start with `first_column` and include `also`."""
-    found = [
-        frame.value
-        for frame in at.dataframe
-        if list(frame.value.columns[:1]) == [first_column] and set(also) <= set(frame.value.columns)
-    ]
-    assert len(found) == 1, [list(frame.value.columns) for frame in at.dataframe]
-    return found[0]
-
-
-def _rows(frame: pd.DataFrame, *columns: str) -> list[list[object]]:
-    return frame[list(columns)].values.tolist()
+    return run_page(PAGE, monkeypatch, data_dir, params, data_dir / RATES if rates else None)
 
 
 def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
@@ -77,22 +48,22 @@ def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
 ) -> None:
     at = _page(monkeypatch, data_dir, {"range": "12m", "grain": "month"})
 
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["MRR"] == "$566.00"  # $350 + €180 at 1.20
     assert shown["ARR"] == "$6,792.00"
     assert shown["Net new MRR"] == "$566.00"
     assert shown["Active customers"] == "5"
     assert shown["ARPU"] == "$113.20"
-    moves = _table(at, "Period", "Contraction")
+    moves = table(at, "Period", "Contraction")
     kinds = ["New", "Reactivation", "Expansion", "Contraction", "Churn", "Fx", "End MRR"]
-    assert _rows(moves[moves["Period"] >= "2025-01"], "Period", *kinds) == [
+    assert rows(moves[moves["Period"] >= "2025-01"], "Period", *kinds) == [
         ["2025-01", "$499.00", "$0.00", "$0.00", "$0.00", "$0.00", "$0.00", "$499.00"],
         ["2025-02", "$0.00", "$0.00", "$100.00", "$0.00", "$100.00", "$0.00", "$499.00"],
         ["2025-03", "$108.00", "$0.00", "$0.00", "$50.00", "$100.00", "$9.00", "$466.00"],
         ["2025-04", "$0.00", "$100.00", "$0.00", "$0.00", "$0.00", "$0.00", "$566.00"],
     ]
     assert len(moves) == 12 and set(moves["End MRR"][:8]) == {"$0.00"}  # quiet months shown
-    series = _table(at, "Period", "ARR")
+    series = table(at, "Period", "ARR")
     assert series["MRR"].tolist()[-4:] == ["$499.00", "$499.00", "$466.00", "$566.00"]
     assert at.sidebar.radio[0].value == "month"
     assert dict(at.query_params) == {"range": "12m"}  # month is 12 months' default grain
@@ -107,12 +78,12 @@ def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
     assert shown["Active customers"] == f"{report['active_customers']:,}"
     assert shown["Trial conversion (paylens)"] == f"{report['trial_conversion_rate']:.2%}"
     assert shown["Share of churn"] == f"{report['involuntary_share']:.2%}" == "50.00%"
-    assert _rows(_table(at, "Plan"), "Plan", "MRR", "MRR (USD)", "Share") == [
+    assert rows(table(at, "Plan"), "Plan", "MRR", "MRR (USD)", "Share") == [
         ["pro_usd", "$300.00", "$300.00", "53.00%"],
         ["pro_eur", "€180.00", "$216.00", "38.16%"],
         ["basic_usd", "$50.00", "$50.00", "8.83%"],
     ]
-    assert _rows(_table(at, "Currency", "ARPU"), "Currency", "MRR", "ARR", "ARPU") == [
+    assert rows(table(at, "Currency", "ARPU"), "Currency", "MRR", "ARR", "ARPU") == [
         ["USD", "$350.00", "$4,200.00", "$116.67"],
         ["EUR", "€180.00", "€2,160.00", "€90.00"],
     ]
@@ -124,19 +95,19 @@ def test_range_grain_and_currency_from_the_link_apply(
 ) -> None:
     at = _page(monkeypatch, data_dir, {"range": "90d", "grain": "month", "currency": "eur"})
 
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["MRR"] == "€180.00"
     assert shown["ARR"] == "€2,160.00"
     assert shown["Net new MRR"] == "€90.00"  # eve's conversion; the USD moves are left out
     assert shown["Active customers"] == "2"
-    moves = _table(at, "Period", "Contraction")
-    assert _rows(moves, "Period", "Start MRR", "New", "Fx", "End MRR") == [
+    moves = table(at, "Period", "Contraction")
+    assert rows(moves, "Period", "Start MRR", "New", "Fx", "End MRR") == [
         ["2025-01", "€90.00", "€0.00", "€0.00", "€90.00"],  # only 2025-01-31: since 2025-01-30
         ["2025-02", "€90.00", "€0.00", "€0.00", "€90.00"],
         ["2025-03", "€90.00", "€90.00", "€0.00", "€180.00"],
         ["2025-04", "€180.00", "€0.00", "€0.00", "€180.00"],
     ]
-    assert _rows(_table(at, "Plan"), "Plan", "MRR") == [["pro_eur", "€180.00"]]
+    assert rows(table(at, "Plan"), "Plan", "MRR") == [["pro_eur", "€180.00"]]
     assert at.sidebar.selectbox(key="filter_currency").value == "EUR"
     assert at.sidebar.radio[0].value == "month"
     assert dict(at.query_params) == {"range": "90d", "grain": "month", "currency": "eur"}
@@ -148,26 +119,26 @@ def test_a_custom_range_by_week_shows_february_week_by_week(
     february = {"range": "custom", "from": "2025-02-01", "to": "2025-02-28", "grain": "week"}
     at = _page(monkeypatch, data_dir, february)
 
-    moves = _table(at, "Period", "Contraction")
-    assert _rows(moves, "Period", "Expansion", "Churn", "End MRR") == [
+    moves = table(at, "Period", "Contraction")
+    assert rows(moves, "Period", "Expansion", "Churn", "End MRR") == [
         ["2025-W05", "$0.00", "$0.00", "$499.00"],  # Saturday 1 and Sunday 2 February
         ["2025-W06", "$0.00", "$0.00", "$499.00"],
         ["2025-W07", "$100.00", "$0.00", "$599.00"],  # ann's second seat on the 10th
         ["2025-W08", "$0.00", "$100.00", "$499.00"],  # cat cancels on the 20th
         ["2025-W09", "$0.00", "$0.00", "$499.00"],
     ]
-    shown = _metrics(at)
+    shown = metrics(at)
     assert shown["Customer churn"] == "20.00%"  # 1 of the 5 paying on 31 January
     assert shown["Net new MRR"] == "$0.00"
     assert at.query_params["grain"] == "week"
     assert (at.query_params["from"], at.query_params["to"]) == ("2025-02-01", "2025-02-28")
     at.sidebar.radio[0].set_value("day").run()  # a month's default grain: left out of the link
     assert "grain" not in at.query_params
-    assert len(_table(at, "Period", "Contraction")) == 28
+    assert len(table(at, "Period", "Contraction")) == 28
     at.query_params["grain"] = "month"  # the URL changed from outside: it decides
     at.run()
     assert at.sidebar.radio[0].value == "month"
-    assert _table(at, "Period", "Contraction")["Period"].tolist() == ["2025-02"]
+    assert table(at, "Period", "Contraction")["Period"].tolist() == ["2025-02"]
 
 
 def test_choosing_a_period_and_a_movement_shows_the_customers_behind_it(
@@ -178,18 +149,18 @@ def test_choosing_a_period_and_a_movement_shows_the_customers_behind_it(
 
     at.selectbox(key="drill_period").select("2025-03").run()
     at.selectbox(key="drill_kind").select("churn").run()
-    who = _table(at, "Customer", "Amount")
-    assert _rows(who, "Name", "Amount", "MRR before", "MRR after") == [
+    who = table(at, "Customer", "Amount")
+    assert rows(who, "Name", "Amount", "MRR before", "MRR after") == [
         ["Fay", "$100.00", "$100.00", "$0.00"]
     ]
     at.selectbox(key="drill_kind").select("contraction").run()
-    assert _rows(_table(at, "Customer", "Amount"), "Name", "Amount") == [["Ben", "$50.00"]]
-    subs = _table(at, "Day", "Items before")
-    assert _rows(subs, "Name", "Items before", "Items after", "Change") == [
+    assert rows(table(at, "Customer", "Amount"), "Name", "Amount") == [["Ben", "$50.00"]]
+    subs = table(at, "Day", "Items before")
+    assert rows(subs, "Name", "Items before", "Items after", "Change") == [
         ["Ben", "pro_usd × 1", "basic_usd × 1", "-$50.00"]
     ]
     at.selectbox(key="drill_kind").select("new").run()
-    assert _rows(_table(at, "Customer", "Amount"), "Name", "Currency", "Amount") == [
+    assert rows(table(at, "Customer", "Amount"), "Name", "Currency", "Amount") == [
         ["Eve", "EUR", "€90.00"]  # in its own currency
     ]
     at.selectbox(key="drill_kind").select("reactivation").run()
@@ -203,9 +174,9 @@ def test_a_cohort_cell_shows_its_customers_and_names_stay_plain_text(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     at = _page(monkeypatch, data_dir, {"range": "12m"})
-    grid = _table(at, "Cohort", "Revenue retention")
+    grid = table(at, "Cohort", "Revenue retention")
     columns = ["Cohort", "Months since signup", "Still paying", "Customer retention", "MRR"]
-    assert _rows(grid, *columns, "Revenue retention") == [
+    assert rows(grid, *columns, "Revenue retention") == [
         ["2025-01", 0, 5, "100.00%", "$508.00", "100.00%"],  # $400 + €90, at 1.20 throughout
         ["2025-01", 1, 4, "80.00%", "$508.00", "100.00%"],
         ["2025-01", 2, 3, "60.00%", "$358.00", "70.47%"],
@@ -216,16 +187,16 @@ def test_a_cohort_cell_shows_its_customers_and_names_stay_plain_text(
 
     at.selectbox(key="drill_cohort").select("2025-01").run()
     at.selectbox(key="drill_months").select(2).run()
-    people = _table(at, "Customer", "MRR at signup")
-    assert _rows(people, "Name", "MRR at month end", "Still paying") == [
+    people = table(at, "Customer", "MRR at signup")
+    assert rows(people, "Name", "MRR at month end", "Still paying") == [
         [HOSTILE, "$200.00", True],  # shown as typed, in a table cell: never markup
         ["Dan", "€90.00", True],
         ["Ben", "$50.00", True],
         ["Cat", "$0.00", False],
         ["Fay", "$0.00", False],
     ]
-    changes = _table(at, "Day", "Items before")
-    assert _rows(changes, "Name", "Movement") == [["Ben", "contraction"], ["Fay", "churn"]]
+    changes = table(at, "Day", "Items before")
+    assert rows(changes, "Name", "Movement") == [["Ben", "contraction"], ["Fay", "churn"]]
     rendered = [element.value for element in [*at.markdown, *at.caption, *at.info]]
     assert not any("evil.example" in str(text) or "<script>" in str(text) for text in rendered)
 
@@ -234,12 +205,12 @@ def test_without_rates_the_page_says_so_and_one_currency_still_shows(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     at = _page(monkeypatch, data_dir, {"range": "12m"}, rates=False)
-    assert _metrics(at)["MRR"] == "n/a"
+    assert metrics(at)["MRR"] == "n/a"
     assert any("EUR" in warning.value.upper() for warning in at.warning)
 
     eur = _page(monkeypatch, data_dir, {"range": "12m", "currency": "eur"}, rates=False)
-    assert _metrics(eur)["MRR"] == "€180.00"
-    assert _table(eur, "Period", "Contraction")["End MRR"].tolist()[-1] == "€180.00"
+    assert metrics(eur)["MRR"] == "€180.00"
+    assert table(eur, "Period", "Contraction")["End MRR"].tolist()[-1] == "€180.00"
     # the account-wide figures (churn rates, NRR) still need the rates: said once, by the summary
     assert [warning.value for warning in eur.warning] == [at.warning[0].value]
 
