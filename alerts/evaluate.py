@@ -340,3 +340,18 @@ _BUILTIN: dict[str, ReadingsOf] = {
     "sync_stale": _sync_stale,
     "sync_failing": _sync_failing,
 }
+_BUILTIN_UNITS: dict[str, Unit] = {
+    "payment_success": "rate",
+    "webhook_delivery": "rate",
+    "dispute_new": "flag",
+    "dispute_due": "flag",
+    "endpoint_disabled": "flag",
+    "sync_stale": "intervals",
+    "sync_failing": "count",
+}
+
+
+def unit_of(rule: Rule) -> Unit:
+    """How `rule`'s values and lines read (the unit its readings carry): what a page showing a
+    stored value and threshold formats them with."""
+    return _BUILTIN_UNITS.get(rule.metric) or _summary_unit(rule.metric)

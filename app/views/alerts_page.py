@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from alerts.rules import is_rate, parse_duration
-from alerts.slack import format_value
+from alerts.evaluate import unit_of
+from alerts.model import AlertState
+from alerts.rules import format_duration, parse_duration
+from alerts.slack import format_threshold, format_value
 from alerts.store import HistoryRow, SilenceStoreError, history, load_states, outbox, outbox_counts
 from app import ui
 from app.alerting import alert_rules, silence_store
@@ -31,6 +33,25 @@ def _message(row: HistoryRow) -> str:
     if not row.notify:
         return ""
     return "in a message" if row.notification else "not sent (no Slack webhook then)"
+
+
+def _describe(state: AlertState, last: HistoryRow | None) -> str:
+    """One alert as the page shows it (markdown, account text made plain): level, rule, what it
+    measures, the value now against the line it crossed, the driver, and since when."""
+    rule = rules.get(state.rule)
+    title = last.label if last is not None and last.label else state.rule
+    text = f"**{(state.level or '').upper()}** · `{state.rule}` · {ui.plain(title)}"
+    if rule is not None and not rule.is_condition and state.value is not None:
+        unit = unit_of(rule)
+        text += f" · now {format_value(state.value, unit)}"
+        line = rule.threshold(state.level)
+        if line is not None:
+            side = "below" if rule.direction == "below" else "above"
+            text += f" ({side} {format_threshold(line, unit)})"
+    text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
+    if last is not None and last.driver:
+        text += f"\n\n{ui.plain(last.driver)}"
+    return text
 
 
 st.title("Alerts")
@@ -69,32 +90,35 @@ def live() -> None:
     if not firing:
         st.success("Nothing is firing.")
     for state in sorted(firing, key=lambda s: (s.level != "critical", s.since)):
-        last = latest.get((state.rule, state.segment))
-        rule = rules.get(state.rule)
-        unit = "rate" if rule is not None and is_rate(rule.metric) else "count"
-        title = last.label if last is not None and last.label else state.rule
-        text = f"**{(state.level or '').upper()}** · `{state.rule}` · {ui.plain(title)}"
-        if state.value is not None and rule is not None and not rule.is_condition:
-            text += f" · now {format_value(state.value, unit)}"
-        text += f" · since {state.since:%Y-%m-%d %H:%M} UTC"
-        if last is not None and last.driver:
-            text += f"\n\n{ui.plain(last.driver)}"
+        text = _describe(state, latest.get((state.rule, state.segment)))
         ack = acks.get((state.rule, state.segment))
-        if ack is not None and state.fired_at is not None and ack.at + shift >= state.fired_at:
+        seen = ack is not None and state.fired_at is not None and ack.at + shift >= state.fired_at
+        if ack is not None and seen:
             text += f"\n\nAcknowledged by {ui.plain(ack.by)}: {ui.plain(ack.note or 'seen')}"
         box = st.error if state.level == "critical" else st.warning
         box(text)
-        if ack is None or state.fired_at is None or ack.at + shift < state.fired_at:
+        if not seen:
             key = f"ack-{state.rule}-{state.segment}"
             if st.button("Acknowledge (no repeats until it changes)", key=key):
                 store.acknowledge(state.rule, state.segment, at=datetime.now(UTC), by="dashboard")
                 st.rerun()
 
+    pending = [state for state in states if state.status == "pending"]
+    if pending:
+        st.subheader("Pending (past a line, waiting out the rule's pending period)")
+        for state in sorted(pending, key=lambda s: s.since):
+            rule = rules.get(state.rule)
+            wait = "" if rule is None else f" · fires after {format_duration(rule.pending)}"
+            st.info(_describe(state, latest.get((state.rule, state.segment))) + wait)
+
     failed = [message for message in messages if message.status == "failed"]
     if failed:
         st.subheader("Messages Slack refused")
         for message in failed:
-            st.error(f"{message.created:%Y-%m-%d %H:%M} · {message.summary} — {message.last_error}")
+            st.error(
+                f"{message.created:%Y-%m-%d %H:%M} · {ui.plain(message.summary)} — "
+                f"{ui.plain(message.last_error or '')}"
+            )
 
     st.subheader("History")
     if transitions:
@@ -147,7 +171,7 @@ for silence in active:
     cols = st.columns([4, 1])
     cols[0].write(
         f"`{silence.rule}`{' · ' + silence.segment if silence.segment else ''} until "
-        f"{silence.until:%Y-%m-%d %H:%M} UTC — {silence.reason}"
+        f"{silence.until:%Y-%m-%d %H:%M} UTC — {ui.plain(silence.reason)}"
     )
     if cols[1].button("End", key=f"end-{silence.id}"):
         store.expire(silence.id, now)
