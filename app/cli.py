@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="the scheduled service: sync and publish every interval")
 
     report = sub.add_parser("report", help="the key numbers as of a date")
-    report.add_argument("--as-of", type=_date, default=today, help="end of this UTC day")
+    report.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="end of this UTC day; default: the account's day (of Stripe's last answer to a sync)",
+    )
     report.add_argument(
         "--since",
         type=_date,

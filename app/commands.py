@@ -18,7 +18,7 @@ from app.service import sync_and_publish, utc_now
 from app.settings import Settings, load_settings
 from sandbox import cli as sandbox_cli
 from sync.snapshots import SnapshotReader
-from sync.status import format_status, sync_status
+from sync.status import account_day, format_status, sync_status
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -87,11 +87,12 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(
             f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
         )
-    if args.since is not None and args.since >= args.as_of:
+    as_of = args.as_of or account_day(con)
+    if args.since is not None and args.since >= as_of:
         reader.close()
-        raise CommandError(f"--since ({args.since}) must be before --as-of ({args.as_of})")
+        raise CommandError(f"--since ({args.since}) must be before --as-of ({as_of})")
     try:
-        data = build_report(con, settings, args.as_of, args.since)
+        data = build_report(con, settings, as_of, args.since)
     finally:
         reader.close()
     if args.json:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
 import streamlit as st
 
-from sync.status import last_heard
+from sync.status import account_day
 
 PRESETS: dict[str, str] = {
     "7d": "Last 7 days",
@@ -53,12 +53,6 @@ class Filters:
     @property
     def days(self) -> int:
         return (self.as_of - self.since).days
-
-
-def account_day(con: duckdb.DuckDBPyConnection) -> date:
-    """The account's day: that of Stripe's last answer to a sync, else the machine's (UTC)."""
-    heard = last_heard(con)
-    return (heard or datetime.now(UTC)).date()
 
 
 def period(preset: str, as_of: date) -> date:

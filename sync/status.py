@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -58,6 +58,13 @@ def last_heard(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Stripe's time at the latest run's last answer: the moment the warehouse is as of."""
     value = con.execute("SELECT max(account_time) FROM sync_runs").fetchall()[0][0]
     return None if value is None else value.replace(tzinfo=UTC)
+
+
+def account_day(con: duckdb.DuckDBPyConnection) -> date:
+    """The account's day: that of Stripe's last answer to a sync, else the machine's (UTC). The
+    day the dashboard and `paylens report` default to, so both show the same figures."""
+    heard = last_heard(con)
+    return (heard or datetime.now(UTC)).date()
 
 
 def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:

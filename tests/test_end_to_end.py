@@ -59,6 +59,20 @@ def test_report_mrr_equals_the_sandbox_truth_to_the_cent(
     assert ours["warnings"] == []
 
 
+def test_without_as_of_the_report_is_of_the_accounts_day_like_the_dashboard(
+    sandbox: SandboxServer, synced_dir: Path
+) -> None:
+    """The sandbox's clock stands at UNTIL (months before this machine's date): the report's
+    default day is the account's, as the dashboard's is, so both show the same figures."""
+    env = _env(sandbox, synced_dir)
+    default = json.loads(run_paylens("report", "--json", env=env).stdout)
+    dated = json.loads(
+        run_paylens("report", "--json", "--as-of", UNTIL.isoformat(), env=env).stdout
+    )
+    assert default["as_of"] == UNTIL.isoformat()
+    assert default == dated
+
+
 def test_the_text_report_reads_like_a_report(sandbox: SandboxServer, synced_dir: Path) -> None:
     report = run_paylens("report", "--as-of", UNTIL.isoformat(), env=_env(sandbox, synced_dir))
     assert report.returncode == 0, report.stderr
