@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app import formats as fmt
 from app import ui
 from app.filters import sidebar
 from app.report import summary_for, warning_texts
@@ -25,41 +26,11 @@ from metrics.disputes_views import (
     open_dispute_rows,
     range_dispute_rows,
 )
-from metrics.money import format_money, minor_to_major
+from metrics.money import format_money
 from metrics.summary import FX_NO_RATES, FX_RATE_MISSING, FX_RATES_UNREADABLE
 
 FX_CODES = (FX_NO_RATES, FX_RATE_MISSING, FX_RATES_UNREADABLE)
 RED = "background-color: #fde2e2; color: #9b1c1c; font-weight: 600"
-
-
-def _time(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
-
-
-def _money(amount_minor: int, currency: str) -> str:
-    return format_money(minor_to_major(amount_minor, currency), currency)
-
-
-def _amounts(rows: pd.DataFrame) -> list[str]:
-    pairs = zip(rows["amount_minor"], rows["currency"], strict=True)
-    return [_money(int(amount), str(code)) for amount, code in pairs]
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _countdown(seconds: Any) -> str:
-    """'1 d 12 h', '5 h 20 min', '12 min'; 'passed 3 h 5 min ago' once the deadline is past."""
-    if seconds is None or pd.isna(seconds):
-        return "no deadline"
-    left = abs(int(seconds))
-    days, rest = divmod(left, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = rest // 60
-    text = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else (
-        f"{minutes} min")  # fmt: skip
-    return f"passed {text} ago" if int(seconds) < 0 else text
 
 
 def _evidence(row: pd.Series) -> str:
@@ -72,13 +43,13 @@ def _due_soon(row: Mapping[Hashable, Any]) -> str:
     """A dispute due within 72 hours as one line: account text escaped for markdown."""
     parts = [
         str(row["dispute"]),
-        _money(int(row["amount_minor"]), str(row["currency"])),
+        fmt.minor(int(row["amount_minor"]), str(row["currency"])),
         str(row["reason"] or "no reason"),
         "no evidence yet",
         f"customer {row['customer'] or 'unknown'} ({row['customer_name'] or 'no name'})",
         f"charge {row['charge'] or 'unknown'}",
     ]
-    due = f"**Due in {_countdown(row['seconds_left'])}** (by {_time(row['due_by'])} UTC)"
+    due = f"**Due in {fmt.countdown(row['seconds_left'])}** (by {fmt.time(row['due_by'])} UTC)"
     return " · ".join([due, *(ui.plain(part) for part in parts)])
 
 
@@ -86,20 +57,20 @@ def _open_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Dispute": rows["dispute"],
-            "Amount": _amounts(rows),
+            "Amount": fmt.minor_column(rows, "amount_minor"),
             "Reason": rows["reason"].fillna(""),
             "Evidence": [_evidence(row) for _, row in rows.iterrows()],
-            "Due by (UTC)": rows["due_by"].map(_time),
-            "Time left": rows["seconds_left"].map(_countdown),
+            "Due by (UTC)": rows["due_by"].map(fmt.time),
+            "Time left": rows["seconds_left"].map(fmt.countdown),
             "Respond by (7 days)": [
-                f"{_time(at)} (passed)" if late else _time(at)
+                f"{fmt.time(at)} (passed)" if late else fmt.time(at)
                 for at, late in zip(rows["respond_by"], rows["respond_overdue"], strict=True)
             ],
             "Status (latest)": rows["status"],
             "Charge": rows["charge"].fillna(""),
             "Customer": rows["customer"].fillna(""),
             "Customer name": rows["customer_name"].fillna(""),
-            "Opened (UTC)": rows["created"].map(_time),
+            "Opened (UTC)": rows["created"].map(fmt.time),
         }
     )
 
@@ -107,23 +78,17 @@ def _open_table(rows: pd.DataFrame) -> pd.DataFrame:
 def _range_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Opened (UTC)": rows["created"].map(_time),
+            "Opened (UTC)": rows["created"].map(fmt.time),
             "Dispute": rows["dispute"],
-            "Amount": _amounts(rows),
+            "Amount": fmt.minor_column(rows, "amount_minor"),
             "Reason": rows["reason"].fillna(""),
             "Status (latest)": rows["status"],
             "Open": rows["is_open"].map({True: "open", False: "closed"}),
             "Charge": rows["charge"].fillna(""),
-            "Charge date (UTC)": rows["charge_created"].map(_time),
+            "Charge date (UTC)": rows["charge_created"].map(fmt.time),
             "Customer": rows["customer"].fillna(""),
             "Customer name": rows["customer_name"].fillna(""),
         }
-    )
-
-
-def _download(table: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button(
-        "Download CSV", table.to_csv(index=False), f"{name}.csv", "text/csv", key=key
     )
 
 
@@ -146,7 +111,7 @@ with ui.snapshot() as (con, snapshot_name):
     headline = figures if summary is None else summary.payments.disputes
     if summary is None:
         code = str(filters.currency)
-        at_risk = _money(figures.amount_at_risk_minor.get(code, 0), code)
+        at_risk = fmt.minor(figures.amount_at_risk_minor.get(code, 0), code)
         at_risk_help = f"Open disputes in {code.upper()}."
     else:
         converted = summary.payments.disputes_at_risk.converted
@@ -154,7 +119,8 @@ with ui.snapshot() as (con, snapshot_name):
         at_risk = "n/a" if converted is None else format_money(converted, currency)
         at_risk_help = "Open disputes, converted to the reporting currency: " + (
             ", ".join(
-                _money(amount, cur) for cur, amount in sorted(figures.amount_at_risk_minor.items())
+                fmt.minor(amount, cur)
+                for cur, amount in sorted(figures.amount_at_risk_minor.items())
             )
             or "none"
         )
@@ -173,19 +139,19 @@ with ui.snapshot() as (con, snapshot_name):
     first, second, third, fourth = st.columns(4)
     first.metric(
         "Dispute rate (by dispute date)",
-        _rate(headline.dispute_rate),
+        fmt.rate(headline.dispute_rate),
         help=f"Disputes opened in the range ({headline.new:,}) ÷ succeeded charges made in it "
         f"({headline.succeeded_charges:,}).",
     )
     second.metric(
         "Dispute rate (by charge date)",
-        _rate(figures.charge_dispute_rate),
+        fmt.rate(figures.charge_dispute_rate),
         help=f"Disputes so far on the charges made in the range ({figures.charge_disputes:,}) "
         f"÷ those charges ({figures.succeeded_charges:,}).",
     )
     third.metric(
         "Win rate",
-        _rate(headline.win_rate),
+        fmt.rate(headline.win_rate),
         help=f"Of the range's disputes closed by its end: {headline.won:,} won, "
         f"{headline.lost:,} lost.",
     )
@@ -213,7 +179,7 @@ with ui.snapshot() as (con, snapshot_name):
             "that is earlier. Red: due within 72 hours with no evidence submitted. Respond "
             "within 7 days of opening (paylens' target, well before the bank's deadline)."
         )
-        _download(table, "open_disputes", "download_open")
+        fmt.download(table, "open_disputes")
         chart = table.assign(Deadline=opened["due_by"])
         figure = px.scatter(
             chart, x="Deadline", y="Dispute", color="Evidence", hover_data=["Amount", "Reason"]
@@ -230,7 +196,7 @@ with ui.snapshot() as (con, snapshot_name):
     else:
         table = _range_table(new_rows)
         st.dataframe(table, hide_index=True)
-        _download(table, "disputes_in_range", "download_range")
+        fmt.download(table, "disputes_in_range")
 
     ui.freshness(con, snapshot_name)
 ui.watch(snapshot_name)

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app import formats as fmt
 from app import ui
 from app.filters import sidebar
 from metrics.health_views import (
@@ -35,30 +36,6 @@ from sync.status import account_now, last_heard, sync_status
 PENDING_ROWS = 500  # the pending events listed (all of them are counted and downloadable)
 
 
-def _time(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
-
-
-def _age(seconds: Any) -> str:
-    """'2 d 4 h', '5 h 12 min', '12 min', '40 s'."""
-    if seconds is None or pd.isna(seconds):
-        return ""
-    days, rest = divmod(max(0, int(seconds)), 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{secs} s"
-
-
-def _duration(seconds: Any) -> str:
-    if seconds is None or pd.isna(seconds):
-        return "unfinished"
-    return f"{seconds:.1f} s" if seconds < 120 else _age(seconds)
-
-
 def _counts(text: Any) -> str:
     """A run's JSON of counts per table (or of errors per resource) as one line."""
     if text is None or pd.isna(text):
@@ -69,16 +46,6 @@ def _counts(text: Any) -> str:
     return ", ".join(
         f"{key} {item:,}" if isinstance(item, int) else f"{key}: {item}"
         for key, item in value.items()
-    )
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _download(table: pd.DataFrame, name: str) -> None:
-    st.download_button(
-        "Download CSV", table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"csv_{name}"
     )
 
 
@@ -106,12 +73,12 @@ with ui.snapshot() as (con, snapshot_name):
     first, second, third, fourth = st.columns(4)
     first.metric(
         "Webhook delivery",
-        _rate(summary.delivery_rate),
+        fmt.rate(summary.delivery_rate),
         help=f"Events of the range more than an hour old that every endpoint acknowledged: "
         f"{summary.delivered:,} of {summary.judged:,}. Healthy ≥ {HEALTHY_AT:.1%}, critical "
         f"< {CRITICAL_BELOW:.0%}.",
     )
-    oldest = _time(summary.oldest_pending)
+    oldest = fmt.time(summary.oldest_pending)
     second.metric(
         "Events pending",
         f"{summary.pending_events:,}",
@@ -128,8 +95,8 @@ with ui.snapshot() as (con, snapshot_name):
     first.metric("Last sync", health.last_status or "none")
     second.metric(
         "Last good sync (UTC)",
-        _time(health.last_ok) or "never",
-        help=None if health.age is None else f"{_age(health.age.total_seconds())} ago.",
+        fmt.time(health.last_ok) or "never",
+        help=None if health.age is None else f"{fmt.age(health.age.total_seconds())} ago.",
     )
     third.metric("Failed syncs since", f"{health.consecutive_failures:,}")
     fourth.metric("Quarantined objects", f"{len(quarantined):,}")
@@ -163,7 +130,7 @@ with ui.snapshot() as (con, snapshot_name):
             "Delivered: the share of the day's events, more than an hour old, that no endpoint "
             "still awaits. Orange lines: sync runs that failed or were partial."
         )
-        _download(daily, "webhook_delivery_daily")
+        fmt.download(daily, "webhook_delivery_daily")
 
     st.subheader("Events still pending")
     if pending.empty:
@@ -174,7 +141,7 @@ with ui.snapshot() as (con, snapshot_name):
                 "Type": groups["type"],
                 "Age": groups["age"],
                 "Events": groups["events"],
-                "Oldest (UTC)": groups["oldest"].map(_time),
+                "Oldest (UTC)": groups["oldest"].map(fmt.time),
                 "Deliveries awaited": groups["deliveries_awaited"],
             }
         )
@@ -189,21 +156,21 @@ with ui.snapshot() as (con, snapshot_name):
         )
         st.plotly_chart(chart, width="stretch")
         st.dataframe(by_type, hide_index=True)
-        _download(by_type, "pending_by_type_and_age")
+        fmt.download(by_type, "pending_by_type_and_age")
         listed = pd.DataFrame(
             {
                 "Event": pending["event"],
                 "Type": pending["type"],
-                "Created (UTC)": pending["created"].map(_time),
-                "Age": pending["age_seconds"].map(_age),
+                "Created (UTC)": pending["created"].map(fmt.time),
+                "Age": pending["age_seconds"].map(fmt.age),
                 "Endpoints still to acknowledge": pending["pending_webhooks"],
             }
         )
         with st.expander(f"The {len(listed):,} pending events, oldest first"):
             st.dataframe(listed.head(PENDING_ROWS), hide_index=True)
-            _download(listed, "pending_events")
+            fmt.download(listed, "pending_events")
         st.caption(
-            f"Ages at {_time(reference)} UTC: the last sync (pending counts are as of its "
+            f"Ages at {fmt.time(reference)} UTC: the last sync (pending counts are as of its "
             "refresh), or the end of the range when that is earlier. Stripe retries a delivery "
             "for up to three days."
         )
@@ -224,11 +191,11 @@ with ui.snapshot() as (con, snapshot_name):
                 "Status": endpoints["status"].fillna(""),
                 "Enabled events": endpoints["enabled_events"].fillna(""),
                 "API version": endpoints["endpoint_version"].fillna("account default"),
-                "Created (UTC)": endpoints["created"].map(_time),
+                "Created (UTC)": endpoints["created"].map(fmt.time),
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "webhook_endpoints")
+        fmt.download(table, "webhook_endpoints")
 
     st.subheader("Sync runs")
     if runs.empty:
@@ -236,10 +203,10 @@ with ui.snapshot() as (con, snapshot_name):
     else:
         table = pd.DataFrame(
             {
-                "Started (UTC)": runs["started_at"].map(_time),
+                "Started (UTC)": runs["started_at"].map(fmt.time),
                 "Kind": runs["kind"],
                 "Status": runs["status"],
-                "Duration": runs["duration_seconds"].map(_duration),
+                "Duration": runs["duration_seconds"].map(fmt.duration),
                 "Reads": runs["reads"],
                 "Objects written": runs["objects_total"],
                 "Per table": runs["objects"].map(_counts),
@@ -248,7 +215,7 @@ with ui.snapshot() as (con, snapshot_name):
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "sync_runs")
+        fmt.download(table, "sync_runs")
 
     st.subheader("API reads per month")
     if monthly.empty:
@@ -260,7 +227,7 @@ with ui.snapshot() as (con, snapshot_name):
         figure.add_hline(y=status["monthly_read_floor"], line_dash="dash",
                          annotation_text="Stripe's monthly floor")  # fmt: skip
         st.plotly_chart(figure, width="stretch")
-        _download(monthly, "reads_by_month")
+        fmt.download(monthly, "reads_by_month")
 
     st.subheader("Quarantined objects")
     if quarantined.empty:
@@ -271,22 +238,23 @@ with ui.snapshot() as (con, snapshot_name):
                 "Table": quarantined["table_name"],
                 "Object": quarantined["object_key"],
                 "Reason": quarantined["reason"],
-                "First seen (UTC)": quarantined["first_seen"].map(_time),
-                "Last seen (UTC)": quarantined["last_seen"].map(_time),
+                "First seen (UTC)": quarantined["first_seen"].map(fmt.time),
+                "Last seen (UTC)": quarantined["last_seen"].map(fmt.time),
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "quarantine")
+        fmt.download(table, "quarantine")
 
     st.subheader("Snapshot in use")
     windows = ", ".join(f"{name} {count:,}" for name, count in status["windows_left"].items())
     cursor = status["cursor_age_seconds"]
+    heard_at = fmt.time(heard) or "no sync recorded"
     st.text(
         f"Snapshot: {snapshot_name}\n"
-        f"Data as of: {_time(heard) or 'no sync recorded'} UTC (Stripe's clock at the last sync)\n"
+        f"Data as of: {heard_at} UTC (Stripe's clock at the last sync)\n"
         f"Backfill: {status['backfill']}"
         + (f" (windows left: {windows})" if windows else "")
-        + f"\nEvents cursor age: {'never polled' if cursor is None else _age(cursor)}"
+        + f"\nEvents cursor age: {'never polled' if cursor is None else fmt.age(cursor)}"
     )
 
     ui.freshness(con, snapshot_name)

@@ -17,23 +17,13 @@ import streamlit as st
 
 from alerts.store import AlertState, load_states
 from app import filters, ui
+from app import formats as fmt
 from app.report import summary_for, warning_texts
 from metrics.money import format_money
 from metrics.overview_views import mrr_change, net_new_mrr, reads_in_month, success_against_baseline
 from metrics.payments import payment_health, payment_success_daily
 from sync.runs import latest_runs
 from sync.status import MONTHLY_READ_FLOOR
-
-
-def _money(value: float | None, currency: str, *, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    text = format_money(value, currency)
-    return f"+{text}" if signed and not text.startswith("-") and value > 0 else text
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
 
 
 def _points(change: float) -> str:
@@ -79,15 +69,17 @@ with ui.snapshot() as (con, snapshot_name):
         change = mrr_change(moves)
         st.metric(
             "MRR",
-            _money(summary.mrr.converted, currency),
-            delta=None if change is None else f"{_money(change, currency, signed=True)} in range",
+            fmt.money(summary.mrr.converted, currency),
+            delta=None
+            if change is None
+            else f"{fmt.money(change, currency, signed=True)} in range",
             help="Monthly recurring revenue at the end of the range; the change since its start.",
         )
         ui.page_link("revenue.py", "Revenue: MRR over time and movements", link)
     with second:
         st.metric(
             "Net new MRR",
-            _money(net_new_mrr(moves), currency, signed=True),
+            fmt.money(net_new_mrr(moves), currency, signed=True),
             help="New + reactivation + expansion − contraction − churn over the range (no FX).",
         )
         ui.page_link("revenue.py", "Revenue: the movements", link)
@@ -101,15 +93,15 @@ with ui.snapshot() as (con, snapshot_name):
         health = payment_health(rate)
         st.metric(
             "Payment success rate",
-            _rate(rate),
+            fmt.rate(rate),
             delta=None if success.change is None else _points(success.change),
             help=f"Succeeded ÷ attempted charges; against the {chosen.days} days before the "
-            f"range ({_rate(success.baseline)}).",
+            f"range ({fmt.rate(success.baseline)}).",
         )
         st.caption(
             "no payments attempted in this range"
             if rate is None
-            else f"{health}; the {chosen.days} days before: {_rate(success.baseline)}"
+            else f"{health}; the {chosen.days} days before: {fmt.rate(success.baseline)}"
         )
         ui.page_link("payments.py", "Payments: declines and dunning", link)
     with second:
@@ -125,14 +117,14 @@ with ui.snapshot() as (con, snapshot_name):
     with third:
         disputes = summary.payments.disputes
         st.metric("Disputes due within 72 h", f"{disputes.due_within_72h}")
-        at_risk = _money(summary.payments.disputes_at_risk.converted, currency)
+        at_risk = fmt.money(summary.payments.disputes_at_risk.converted, currency)
         st.caption(f"{disputes.open} open, {at_risk} at risk; {disputes.new} new in range")
         ui.page_link("disputes.py", "Disputes: deadlines", link)
 
     first, second, third = st.columns(3)
     with first:
         hooks = summary.payments.webhooks
-        st.metric("Webhook delivery", _rate(hooks.delivery_rate))
+        st.metric("Webhook delivery", fmt.rate(hooks.delivery_rate))
         st.caption(
             f"{hooks.pending_events:,} events pending, {hooks.disabled_endpoints} "
             f"endpoint{'' if hooks.disabled_endpoints == 1 else 's'} disabled"
@@ -187,7 +179,7 @@ with ui.snapshot() as (con, snapshot_name):
             figure.add_hline(
                 y=success.baseline,
                 line_dash="dot",
-                annotation_text=f"the {chosen.days} days before: {_rate(success.baseline)}",
+                annotation_text=f"the {chosen.days} days before: {fmt.rate(success.baseline)}",
             )
         figure.update_yaxes(tickformat=".0%")
         st.plotly_chart(figure, width="stretch")

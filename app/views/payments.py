@@ -20,12 +20,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from alerts.store import history
+from app import formats as fmt
 from app import ui
 from app.alerting import alert_rules
 from app.filters import Filters, sidebar
 from app.report import fx_rates
 from metrics import payments_views as pv
-from metrics.money import format_money, minor_to_major
 from metrics.payments import CRITICAL_BELOW, HEALTHY_AT, payment_health
 
 GRAINS = {"day": "Day", "week": "ISO week"}
@@ -63,46 +63,8 @@ LINES: tuple[tuple[str, bool, str | None, dict[str, Any]], ...] = (
 OUTCOMES = {"recovered": "recovered", "lost": "lost", "in_retry": "in retry"}
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.2%}"
-
-
-def _points(change: float | None) -> str | None:
-    """A change of rate in percentage points: "-83.33 pp vs baseline"."""
-    return None if change is None else f"{change:+.2%}".removesuffix("%") + " pp vs baseline"
-
-
-def _minor(amounts: Mapping[str, int]) -> str:
-    """Per-currency minor units as text: "$1,060.00 + ¥980"."""
-    parts = [format_money(minor_to_major(v, c), c) for c, v in sorted(amounts.items()) if v]
-    return " + ".join(parts) or "none"
-
-
-def _amount(value: float | None, amounts: Mapping[str, int], currency: str) -> str:
-    """`value` (major units of `currency`) when it could be converted, else each currency's."""
-    if value is None or pd.isna(value):
-        return _minor(amounts)
-    return format_money(value, currency)
-
-
-def _amounts(frame: pd.DataFrame, column: str) -> list[str]:
-    """Each row's `column` (minor units of the row's `currency`) as money."""
-    pairs = zip(frame[column], frame["currency"], strict=True)
-    return [_minor({str(code): int(amount)}) for amount, code in pairs]
-
-
 def _volume(volume: pv.Volume) -> str:
-    return _amount(volume.converted, volume.minor, volume.currency)
-
-
-def _time(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
-
-
-def _download(table: pd.DataFrame, name: str) -> None:
-    st.download_button(
-        "Download CSV", table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"csv-{name}"
-    )
+    return fmt.converted_or_each(volume.converted, volume.minor, volume.currency)
 
 
 def _grain(wanted: str | None, filters: Filters) -> str:
@@ -132,14 +94,14 @@ def headline(figures: pv.PaymentFigures, card: Mapping[str, str]) -> None:
     first, second, third, fourth = st.columns(4)
     first.metric(
         "Success rate",
-        _rate(figures.success_rate),
-        delta=_points(figures.baseline_change),
+        fmt.rate(figures.success_rate),
+        delta=fmt.points(figures.baseline_change, "baseline"),
         help=f"{figures.succeeded:,} of {figures.attempted:,} charges succeeded; 95% Wilson "
-        f"interval {_rate(figures.low)} – {_rate(figures.high)}.",
+        f"interval {fmt.rate(figures.low)} – {fmt.rate(figures.high)}.",
     )
     second.metric(
         "Success rate per PaymentIntent",
-        _rate(figures.success_rate_dedup),
+        fmt.rate(figures.success_rate_dedup),
         help=f"{figures.succeeded_dedup:,} of {figures.attempted_dedup:,} payments went through "
         "(retries of one PaymentIntent count once, with their last outcome).",
     )
@@ -158,7 +120,7 @@ def headline(figures: pv.PaymentFigures, card: Mapping[str, str]) -> None:
     )
     third.metric(
         "Baseline",
-        _rate(figures.baseline_rate),
+        fmt.rate(figures.baseline_rate),
         help="The same days of the previous 4 weeks, pooled ("
         + (
             f"{figures.baseline_attempted:,} charges)."
@@ -176,7 +138,7 @@ def headline(figures: pv.PaymentFigures, card: Mapping[str, str]) -> None:
     if figures.below_baseline:
         st.error(
             f"Success is significantly below its baseline: the 95% interval's upper bound "
-            f"{_rate(figures.high)} is under {_rate(figures.baseline_rate)}."
+            f"{fmt.rate(figures.high)} is under {fmt.rate(figures.baseline_rate)}."
         )
 
 
@@ -248,19 +210,20 @@ def over_time(raw: pd.DataFrame, dedup: pd.DataFrame, grain: str, marks: Sequenc
             "Days": raw["days"],
             "Attempts": raw["attempted"],
             "Succeeded": raw["succeeded"],
-            "Success rate": raw["success_rate"].map(_rate),
+            "Success rate": raw["success_rate"].map(fmt.rate),
             "95% interval": [
-                f"{_rate(r['low'])} – {_rate(r['high'])}" if r["attempted"] else "" for r in rows
+                f"{fmt.rate(r['low'])} – {fmt.rate(r['high'])}" if r["attempted"] else ""
+                for r in rows
             ],
-            "Per PaymentIntent": dedup["success_rate"].map(_rate),
+            "Per PaymentIntent": dedup["success_rate"].map(fmt.rate),
             "PaymentIntents": dedup["attempted"],
-            "Baseline": raw["baseline_rate"].map(_rate),
+            "Baseline": raw["baseline_rate"].map(fmt.rate),
             "Baseline attempts": raw["baseline_attempted"],
             "Below baseline": raw["below_baseline"].map({True: "yes", False: ""}),
         }
     )
     st.dataframe(table, hide_index=True)
-    _download(table, "success_over_time")
+    fmt.download(table, "success_over_time")
 
 
 def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> None:
@@ -284,21 +247,21 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
                 for value, code in zip(rows["value"], rows["currency"], strict=True)
             ]
             lost = [
-                _amount(value, amounts, currency)
+                fmt.converted_or_each(value, amounts, currency)
                 for value, amounts in zip(rows["lost"], rows["lost_minor"], strict=True)
             ]
             table = pd.DataFrame(
                 {
                     label: values,
                     "Declines": rows["declined"].to_numpy(),
-                    "Share of declines": rows["failure_share"].map(_rate).to_numpy(),
+                    "Share of declines": rows["failure_share"].map(fmt.rate).to_numpy(),
                     "Lost volume": lost,
                     "Attempts": rows["attempted"].to_numpy(),
-                    "Success rate": rows["success_rate"].map(_rate).to_numpy(),
+                    "Success rate": rows["success_rate"].map(fmt.rate).to_numpy(),
                 }
             )
             st.dataframe(table, hide_index=True)
-            _download(table, f"declines_by_{dimension}")
+            fmt.download(table, f"declines_by_{dimension}")
             convertible = bool(rows["lost"].notna().all())
             chart = pd.DataFrame({label: values, "y": rows["lost" if convertible else "declined"]})
             figure = px.bar(chart, x=label, y="y", text=lost if convertible else None)
@@ -309,11 +272,11 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
     with st.expander(f"Declined charges ({len(attempts):,})"):
         table = pd.DataFrame(
             {
-                "Created (UTC)": attempts["created"].map(_time),
+                "Created (UTC)": attempts["created"].map(fmt.time),
                 "Charge": attempts["charge"],
                 "Customer": attempts["customer"].fillna(""),
                 "Customer name": attempts["customer_name"].fillna(""),
-                "Amount": _amounts(attempts, "amount"),
+                "Amount": fmt.minor_column(attempts, "amount"),
                 "Brand": attempts["card_brand"].fillna(""),
                 "Country": attempts["card_country"].fillna(""),
                 "Funding": attempts["card_funding"].fillna(""),
@@ -323,7 +286,7 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "declined_charges")
+        fmt.download(table, "declined_charges")
 
 
 def dunning(
@@ -333,11 +296,13 @@ def dunning(
     first, second, third, fourth = st.columns(4)
     first.metric(
         "Failure rate",
-        _rate(figures.failure_rate),
+        fmt.rate(figures.failure_rate),
         help="Subscription volume whose first attempt failed (first invoice after a "
         "trial left out).",
     )
-    second.metric("Recovery rate", _rate(figures.recovery_rate), help="Failed volume paid later.")
+    second.metric(
+        "Recovery rate", fmt.rate(figures.recovery_rate), help="Failed volume paid later."
+    )
     third.metric(
         "Recovered",
         _volume(figures.recovered),
@@ -368,18 +333,18 @@ def dunning(
     else:
         table = pd.DataFrame(
             {
-                "Next attempt (UTC)": retrying["next_payment_attempt"].map(_time),
+                "Next attempt (UTC)": retrying["next_payment_attempt"].map(fmt.time),
                 "Invoice": retrying["invoice"],
                 "Customer": retrying["customer"].fillna(""),
                 "Customer name": retrying["customer_name"].fillna(""),
-                "Amount due": _amounts(retrying, "amount_minor"),
+                "Amount due": fmt.minor_column(retrying, "amount_minor"),
                 "Attempts so far": retrying["attempt_count"],
                 "Subscription status": retrying["subscription_status"].fillna(""),
-                "Created (UTC)": retrying["created"].map(_time),
+                "Created (UTC)": retrying["created"].map(fmt.time),
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "invoices_in_retry")
+        fmt.download(table, "invoices_in_retry")
         st.caption(
             f"Open invoices created by {as_of} with a next attempt scheduled, as the last sync "
             "saw them (Stripe keeps an invoice's latest state only)."
@@ -390,19 +355,19 @@ def dunning(
     else:
         table = pd.DataFrame(
             {
-                "Created (UTC)": failed["created"].map(_time),
+                "Created (UTC)": failed["created"].map(fmt.time),
                 "Invoice": failed["invoice"],
                 "Customer": failed["customer"].fillna(""),
                 "Customer name": failed["customer_name"].fillna(""),
-                "Amount": _amounts(failed, "amount_minor"),
+                "Amount": fmt.minor_column(failed, "amount_minor"),
                 "Attempts": failed["attempt_count"],
                 "Outcome": failed["outcome"].map(OUTCOMES),
-                "Paid at (UTC)": failed["paid_at"].map(_time),
-                "Next attempt (UTC)": failed["next_payment_attempt"].map(_time),
+                "Paid at (UTC)": failed["paid_at"].map(fmt.time),
+                "Next attempt (UTC)": failed["next_payment_attempt"].map(fmt.time),
             }
         )
         st.dataframe(table, hide_index=True)
-        _download(table, "failed_subscription_payments")
+        fmt.download(table, "failed_subscription_payments")
         volumes = {"recovered": figures.recovered, "lost": figures.lost}
         volumes["in retry"] = figures.in_retry
         if all(volume.converted is not None for volume in volumes.values()):
@@ -429,7 +394,7 @@ def refunds(figures: pv.RefundFigures, reasons: pd.DataFrame) -> None:
         _volume(figures.refunded),
         help=f"Of {_volume(figures.charged)} charged in the range.",
     )
-    second.metric("Refund rate", _rate(figures.rate), help="Refunded ÷ succeeded charge volume.")
+    second.metric("Refund rate", fmt.rate(figures.rate), help="Refunded ÷ succeeded charge volume.")
     third.metric("Refunds", f"{figures.refunded.count:,}")
     if reasons.empty:
         st.info("No refunds in this range.")
@@ -440,9 +405,9 @@ def refunds(figures: pv.RefundFigures, reasons: pd.DataFrame) -> None:
             "Reason": reasons["reason"].fillna("no reason given"),
             "Currency": reasons["currency"].str.upper(),
             "Refunds": reasons["refunds"],
-            "Amount": _amounts(reasons, "refunded_minor"),
+            "Amount": fmt.minor_column(reasons, "refunded_minor"),
             f"Amount ({currency.upper()})": [
-                _amount(v, {str(c): int(a)}, currency)
+                fmt.converted_or_each(v, {str(c): int(a)}, currency)
                 for v, a, c in zip(
                     reasons["refunded"], reasons["refunded_minor"], reasons["currency"], strict=True
                 )
@@ -450,7 +415,7 @@ def refunds(figures: pv.RefundFigures, reasons: pd.DataFrame) -> None:
         }
     )
     st.dataframe(table, hide_index=True)
-    _download(table, "refund_reasons")
+    fmt.download(table, "refund_reasons")
     if reasons["refunded"].notna().all():
         figure = px.bar(
             table.assign(value=reasons["refunded"]), x="Reason", y="value", color="Currency"

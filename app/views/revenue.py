@@ -8,7 +8,7 @@ sidebar's range, currency and grain are query parameters (`?range=90d&currency=e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -16,16 +16,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import ui
+from app import charts, ui
+from app import formats as fmt
 from app.filters import Filters, sidebar
 from app.report import churn_settings, fx_rates, summary_for, warning_texts
 from metrics import revenue_views as rv
 from metrics.churn import ChurnSettings
 from metrics.fx import FxError
-from metrics.money import format_money, minor_to_major
+from metrics.money import minor_to_major
 from metrics.movements import KINDS
 from metrics.summary import Summary
 
@@ -73,14 +73,6 @@ class View:
             return None
 
 
-def _money(value: float | None, currency: str) -> str:
-    return "n/a" if value is None or pd.isna(value) else format_money(float(value), currency)
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.2%}"
-
-
 def _label(first: date, end: date, grain: str) -> str:
     """A period's name on the page and in its selectbox."""
     if grain == "month":
@@ -94,40 +86,6 @@ def _label(first: date, end: date, grain: str) -> str:
 def _labels(frame: pd.DataFrame, grain: str) -> list[str]:
     ends = zip(frame["period_start"], frame["period_end"], strict=True)
     return [_label(first, end, grain) for first, end in ends]
-
-
-def _table(
-    source: pd.DataFrame,
-    name: str,
-    columns: Mapping[str, str],
-    money: Mapping[str, str | None] | None = None,
-    rates: Sequence[str] = (),
-) -> None:
-    """`source`'s `columns` (its name → the page's) as a table, and its CSV.
-
-    `money`: a column's currency (amounts in major units), or None for minor units of the row's
-    `currency`; `rates`: columns of fractions, shown as percentages. The CSV keeps numbers.
-    """
-    money = money or {}
-    frame = pd.DataFrame(index=source.index)
-    for column, label in columns.items():
-        values = source[column]
-        if column == "currency":
-            values = values.str.upper()
-        elif column in money and money[column] is None:
-            pairs = zip(values, source["currency"], strict=True)
-            values = pd.Series([minor_to_major(float(v), c) for v, c in pairs], source.index)
-        frame[label] = values
-    shown = frame.copy()
-    for column, code in money.items():
-        codes = source["currency"] if code is None else [code] * len(source)
-        pairs = zip(frame[columns[column]], codes, strict=True)
-        shown[columns[column]] = [_money(value, str(c)) for value, c in pairs]
-    for column in rates:
-        shown[columns[column]] = [_rate(value) for value in frame[columns[column]]]
-    st.dataframe(shown.reset_index(drop=True), hide_index=True)
-    csv = frame.to_csv(index=False)
-    st.download_button("Download CSV", csv, f"{name}.csv", "text/csv", key=f"csv-{name}")
 
 
 def _keep(key: str, options: Sequence[Any]) -> None:
@@ -163,14 +121,17 @@ def headline(view: View, summary: Summary, whole: pd.DataFrame | None) -> None:
         arpu = None if row is None else minor_to_major(row["arpu_minor"], currency)
         ltv = None  # the churn rate it divides by counts every currency
     net_new = None if whole is None else whole["net_new"].iloc[0]
-    cols = st.columns(6)
-    cols[0].metric("MRR", _money(mrr, unit))
-    cols[1].metric("ARR", _money(arr, unit))
-    cols[2].metric("Net new MRR", _money(net_new, unit), help="Over the range, FX apart")
-    cols[3].metric("Active customers", f"{customers:,}")
-    cols[4].metric("ARPU", _money(arpu, unit))
+    first, second, third = st.columns(3)
+    first.metric("MRR", fmt.money(mrr, unit))
+    second.metric("ARR", fmt.money(arr, unit))
+    third.metric(
+        "Net new MRR", fmt.money(net_new, unit, signed=True), help="Over the range, FX apart"
+    )
+    first, second, third = st.columns(3)
+    first.metric("Active customers", f"{customers:,}")
+    second.metric("ARPU", fmt.money(arpu, unit))
     help_ltv = "ARPU ÷ the month's customer churn rate (every currency; n/a for one)"
-    cols[5].metric("LTV", _money(ltv, unit), help=help_ltv)
+    third.metric("LTV", fmt.money(ltv, unit), help=help_ltv)
 
 
 def mrr_over_time(view: View) -> None:
@@ -186,7 +147,7 @@ def mrr_over_time(view: View) -> None:
     columns = {"period": "Period", "period_end": "As of", "mrr": "MRR", "arr": "ARR"}
     columns["active_subscriptions"] = "Active subscriptions"
     money = {"mrr": view.shown_in, "arr": view.shown_in}
-    _table(series, "mrr_over_time", columns, money)
+    fmt.table(series, "mrr_over_time", columns, money)
 
 
 def movements(view: View, whole: pd.DataFrame | None) -> None:
@@ -197,17 +158,15 @@ def movements(view: View, whole: pd.DataFrame | None) -> None:
     if table is None or whole is None:
         return
     unit = view.shown_in.upper()
-    waterfall = go.Waterfall(
-        x=["Start MRR", *(kind.capitalize() for kind in MOVES), "End MRR"],
-        measure=["absolute", *["relative"] * len(MOVES), "total"],
-        y=[whole["start_mrr"].iloc[0], *rv.signed_movements(whole)["amount"], 0],
-    )
     title = f"{view.first} – {view.filters.as_of}"
-    st.plotly_chart(go.Figure(waterfall).update_layout(title=title, yaxis_title=unit))
+    start = float(whole["start_mrr"].iloc[0])
+    waterfall = charts.movements_waterfall(
+        start, rv.signed_movements(whole), title=title, unit=unit
+    )
+    st.plotly_chart(waterfall)
     labels = _labels(table, view.grain)
     bars = rv.signed_movements(table).assign(period=labels * len(MOVES))
-    chart = px.bar(bars, x="period", y="amount", color="kind", custom_data=["period", "kind"])
-    chart.update_layout(barmode="relative", xaxis_title="Period", yaxis_title=unit)
+    chart = charts.movement_bars(bars, unit=unit)
     event = st.plotly_chart(chart, on_select="rerun", selection_mode="points", key="movement_chart")
     point = _picked(event, "movement_applied")
     if point is not None and point[1] in KINDS:  # fx is a revaluation: no customer behind it
@@ -218,7 +177,7 @@ def movements(view: View, whole: pd.DataFrame | None) -> None:
     columns |= {kind: kind.capitalize() for kind in MOVES}
     columns |= {"net_new": "Net new", "end_mrr": "End MRR"}
     money = dict.fromkeys(list(columns)[1:], view.shown_in)
-    _table(table.assign(period=labels), "mrr_movements", columns, money)
+    fmt.table(table.assign(period=labels), "mrr_movements", columns, money)
     movement_drilldown(view, table, labels)
 
 
@@ -241,11 +200,11 @@ def movement_drilldown(view: View, table: pd.DataFrame, labels: list[str]) -> No
     columns |= {"start_mrr_minor": "MRR before", "end_mrr_minor": "MRR after"}
     columns |= {"first_day": "First change", "changes": "Changes"}
     money = dict.fromkeys(["amount_minor", "start_mrr_minor", "end_mrr_minor"])
-    _table(who, "movement_customers", columns, money)
+    fmt.table(who, "movement_customers", columns, money)
     subs = view.fetch(rv.movement_changes, start, end, kind, currency, None, view.definition)
     if subs is not None:
         blank = subs.fillna({"items_after": "", "items_before": ""})
-        _table(blank, "movement_subscriptions", CHANGE, CHANGE_MONEY)
+        fmt.table(blank, "movement_subscriptions", CHANGE, CHANGE_MONEY)
 
 
 def breakdowns(view: View) -> None:
@@ -260,15 +219,21 @@ def breakdowns(view: View) -> None:
                 st.info(f"No subscription is in MRR at the end of {as_of}.")
             elif plans is not None:
                 name = "price_nickname" if by == "plan" else "product_name"
-                chart = px.bar(plans, x=name, y="mrr", color="currency")
-                chart.update_layout(xaxis_title=by.capitalize(), yaxis_title=unit.upper())
+                chart = charts.ranked_bars(
+                    plans.assign(currency=plans["currency"].str.upper()),
+                    label=name,
+                    value="mrr",
+                    colour="currency",
+                    title=f"MRR by {by}",
+                    unit=unit.upper(),
+                )
                 st.plotly_chart(chart)
                 columns = {name: by.capitalize(), "currency": "Currency"}
                 columns |= {"subscriptions": "Subscriptions", "customers": "Customers"}
                 columns |= {"net_mrr_minor": "MRR", "list_mrr_minor": "List MRR"}
                 columns |= {"mrr": f"MRR ({unit.upper()})", "share": "Share"}
                 money = {"net_mrr_minor": None, "list_mrr_minor": None, "mrr": unit}
-                _table(plans, f"mrr_by_{by}", columns, money, ["share"])
+                fmt.table(plans, f"mrr_by_{by}", columns, money, ["share"])
     with tabs[2]:
         found = view.fetch(rv.currency_mrr, *args)
         if found is not None:
@@ -277,7 +242,7 @@ def breakdowns(view: View) -> None:
             columns |= {"arr_minor": "ARR", "arpu_minor": "ARPU"}
             columns |= {"mrr": f"MRR ({unit.upper()})", "share": "Share"}
             money = {**dict.fromkeys(["net_mrr_minor", "arr_minor", "arpu_minor"]), "mrr": unit}
-            _table(found, "mrr_by_currency", columns, money, ["share"])
+            fmt.table(found, "mrr_by_currency", columns, money, ["share"])
 
 
 def churn(view: View, summary: Summary) -> None:
@@ -287,17 +252,17 @@ def churn(view: View, summary: Summary) -> None:
     customers, stripe = summary.customer_churn, summary.subscriber_churn
     cols = st.columns(3)
     of = f"{customers.churned_customers} of the {customers.start_customers} paying at the start"
-    cols[0].metric("Customer churn", _rate(customers.rate), help=of)
+    cols[0].metric("Customer churn", fmt.rate(customers.rate), help=of)
     ours = "Churned ÷ (paying 30 days ago + all who started paying since)"
-    cols[1].metric("Subscriber churn, 30 days (paylens)", _rate(stripe.rate), help=ours)
+    cols[1].metric("Subscriber churn, 30 days (paylens)", fmt.rate(stripe.rate), help=ours)
     theirs = "Churns ÷ (paying 30 days ago + new subscribers), as Stripe states it"
     name = "Subscriber churn, 30 days (Stripe's formula)"
-    cols[2].metric(name, _rate(stripe.stripe_rate), help=theirs)
+    cols[2].metric(name, fmt.rate(stripe.stripe_rate), help=theirs)
     rates = {"gross_mrr_churn_rate": "Gross MRR churn", "net_mrr_churn_rate": "Net MRR churn"}
     rates |= {"nrr": "NRR", "grr": "GRR"}
     for col, (attribute, name) in zip(st.columns(4), rates.items(), strict=True):
         revenue = summary.revenue_churn
-        col.metric(name, _rate(None if revenue is None else getattr(revenue, attribute)))
+        col.metric(name, fmt.rate(None if revenue is None else getattr(revenue, attribute)))
     args = (view.first, view.filters.as_of, view.reporting, view.rates, view.definition)
     monthly = view.fetch(rv.churn_by_month, *args)
     if monthly is not None:
@@ -306,7 +271,7 @@ def churn(view: View, summary: Summary) -> None:
         columns |= {"customer_churn_rate": "Customer churn", "new_customers": "New"}
         columns |= {"reactivated_customers": "Reactivated", **rates}
         shares = ["customer_churn_rate", *rates]
-        _table(monthly, "churn_by_month", columns, rates=shares)
+        fmt.table(monthly, "churn_by_month", columns, rates=shares)
 
 
 def cohorts(view: View) -> None:
@@ -320,15 +285,14 @@ def cohorts(view: View) -> None:
         return
     grid = grid.assign(month=[f"{day:%Y-%m}" for day in grid["cohort"]])
     heatmaps = {"customer_retention": "Customers still paying", "revenue_retention": "Revenue"}
-    for col, (column, title) in zip(st.columns(2), heatmaps.items(), strict=True):
+    tabs = st.tabs(list(heatmaps.values()))
+    for tab, (column, title) in zip(tabs, heatmaps.items(), strict=True):
         pivot = grid.pivot(index="month", columns="months_since", values=column).astype(float)
-        names = {"x": "Months since signup", "y": "Cohort", "color": title}
-        heat = px.imshow(pivot, text_auto=".0%", aspect="auto", labels=names)
-        event = col.plotly_chart(
-            heat.update_layout(title=title),
-            on_select="rerun",
-            selection_mode="points",
-            key=f"heat-{column}",
+        heat = charts.retention_heatmap(
+            pivot, title=title, labels=("Months since signup", "Cohort")
+        )
+        event = tab.plotly_chart(
+            heat, on_select="rerun", selection_mode="points", key=f"heat-{column}"
         )
         point = _picked(event, f"heat-{column}-applied")
         if point is not None:
@@ -339,7 +303,7 @@ def cohorts(view: View) -> None:
     columns |= {"customer_retention": "Customer retention", "base_mrr": "Base MRR"}
     columns |= {"mrr": "MRR", "revenue_retention": "Revenue retention"}
     money = {"base_mrr": view.shown_in, "mrr": view.shown_in}
-    _table(grid, "cohorts", columns, money, ["customer_retention", "revenue_retention"])
+    fmt.table(grid, "cohorts", columns, money, ["customer_retention", "revenue_retention"])
     months = sorted({int(month) for month in grid["months_since"]})
     cohort_drilldown(view, list(dict.fromkeys(grid["month"])), months)
 
@@ -365,7 +329,7 @@ def cohort_drilldown(view: View, cohort_names: list[str], months: list[int]) -> 
     columns |= {"base_mrr_minor": "MRR at signup", "mrr_minor": "MRR at month end"}
     columns |= {"month_end": "Month end", "retained": "Still paying"}
     money = dict.fromkeys(["base_mrr_minor", "mrr_minor"])
-    _table(people, "cohort_customers", columns, money)
+    fmt.table(people, "cohort_customers", columns, money)
     end = people["month_end"].iloc[0]
     start = end.replace(day=1) if int(since_signup) else first
     who = tuple(people["customer"])
@@ -373,7 +337,7 @@ def cohort_drilldown(view: View, cohort_names: list[str], months: list[int]) -> 
     if subs is not None and not subs.empty:
         st.caption(f"Their subscriptions' changes in {start} – {end}")
         blank = subs.fillna({"items_after": "", "items_before": ""})
-        _table(blank, "cohort_subscriptions", CHANGE, CHANGE_MONEY)
+        fmt.table(blank, "cohort_subscriptions", CHANGE, CHANGE_MONEY)
 
 
 def trials(view: View, summary: Summary) -> None:
@@ -382,9 +346,9 @@ def trials(view: View, summary: Summary) -> None:
     cols = st.columns(3)
     cols[0].metric("Trials ended", f"{found.ended:,}")
     ours = f"{found.converted} of the {found.ended} trials that ended went on to pay"
-    cols[1].metric("Trial conversion (paylens)", _rate(found.rate), help=ours)
+    cols[1].metric("Trial conversion (paylens)", fmt.rate(found.rate), help=ours)
     theirs = f"{found.stripe_converted} converted in the range ÷ trials ended in it (can pass 1)"
-    cols[2].metric("Trial conversion (Stripe's formula)", _rate(found.stripe_rate), help=theirs)
+    cols[2].metric("Trial conversion (Stripe's formula)", fmt.rate(found.stripe_rate), help=theirs)
     listed = view.fetch(rv.trial_list, view.filters.since, view.filters.as_of)
     if listed is not None and listed.empty:
         st.info("No trial ended or converted in this range.")
@@ -392,7 +356,7 @@ def trials(view: View, summary: Summary) -> None:
         columns = {"subscription": "Subscription", **PERSON, "day": "Trial ended"}
         columns |= {"next_status": "Status after", "converted": "Converted (paylens)"}
         columns |= {"stripe_converted": "Converted (Stripe)"}
-        _table(listed, "trials", columns)
+        fmt.table(listed, "trials", columns)
 
 
 def involuntary(view: View, summary: Summary) -> None:
@@ -402,12 +366,12 @@ def involuntary(view: View, summary: Summary) -> None:
     recovery = None if dunning is None else dunning.recovery_rate
     cols = st.columns(5)
     of = f"{found.involuntary} of the {found.start_subscriptions} subscriptions paying at start"
-    cols[0].metric("Involuntary churn", _rate(found.involuntary_rate), help=of)
-    cols[1].metric("Share of churn", _rate(found.involuntary_share), help="Healthy below 30%")
-    cols[2].metric("Disputed share of churn", _rate(found.disputed_share))
+    cols[0].metric("Involuntary churn", fmt.rate(found.involuntary_rate), help=of)
+    cols[1].metric("Share of churn", fmt.rate(found.involuntary_share), help="Healthy below 30%")
+    cols[2].metric("Disputed share of churn", fmt.rate(found.disputed_share))
     first_try = "Subscription volume failing its first attempt"
-    cols[3].metric("Payment failure rate", _rate(failure), help=first_try)
-    cols[4].metric("Recovery rate", _rate(recovery), help="Failed volume paid later")
+    cols[3].metric("Payment failure rate", fmt.rate(failure), help=first_try)
+    cols[4].metric("Recovery rate", fmt.rate(recovery), help="Failed volume paid later")
     ended = view.fetch(rv.churn_list, view.filters.since, view.filters.as_of, view.definition)
     if ended is not None and ended.empty:
         st.info("No subscription stopped paying in this range.")
@@ -415,7 +379,7 @@ def involuntary(view: View, summary: Summary) -> None:
         columns = {"day": "Day", "subscription": "Subscription", **PERSON, "cause": "Cause"}
         columns |= {"kind": "Kind", "from_status": "From status", "currency": "Currency"}
         columns |= {"mrr_lost_minor": "MRR lost"}
-        _table(ended, "churn_events", columns, {"mrr_lost_minor": None})
+        fmt.table(ended, "churn_events", columns, {"mrr_lost_minor": None})
 
 
 def _grain(filters: Filters) -> str:

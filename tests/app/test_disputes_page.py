@@ -87,8 +87,8 @@ def test_the_last_30_days_show_the_open_disputes_at_risk_and_both_dispute_rates(
         "2025-03-05", "2025-02-05", "2025-03-05"
     ]  # fmt: skip
     assert [button.key for button in at.get("download_button")] == [
-        "download_open",
-        "download_range",
+        "csv-open_disputes",
+        "csv-disputes_in_range",
     ]
 
 

@@ -217,7 +217,7 @@ def test_the_snapshot_in_use_is_named_and_every_table_has_a_csv(
     assert text.startswith(f"Snapshot: {name}\nData as of: {UNTIL} 23:59 UTC")
     assert "Backfill: done" in text
     assert [button.key for button in at.get("download_button")] == [
-        f"csv_{name}"
+        f"csv-{name}"
         for name in ("webhook_delivery_daily", "pending_by_type_and_age", "pending_events",
                      "webhook_endpoints", "sync_runs", "reads_by_month", "quarantine")
     ]  # fmt: skip

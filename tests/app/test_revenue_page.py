@@ -51,7 +51,7 @@ def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
     shown = metrics(at)
     assert shown["MRR"] == "$566.00"  # $350 + €180 at 1.20
     assert shown["ARR"] == "$6,792.00"
-    assert shown["Net new MRR"] == "$566.00"
+    assert shown["Net new MRR"] == "+$566.00"
     assert shown["Active customers"] == "5"
     assert shown["ARPU"] == "$113.20"
     moves = table(at, "Period", "Contraction")
@@ -98,7 +98,7 @@ def test_range_grain_and_currency_from_the_link_apply(
     shown = metrics(at)
     assert shown["MRR"] == "€180.00"
     assert shown["ARR"] == "€2,160.00"
-    assert shown["Net new MRR"] == "€90.00"  # eve's conversion; the USD moves are left out
+    assert shown["Net new MRR"] == "+€90.00"  # eve's conversion; the USD moves are left out
     assert shown["Active customers"] == "2"
     moves = table(at, "Period", "Contraction")
     assert rows(moves, "Period", "Start MRR", "New", "Fx", "End MRR") == [
