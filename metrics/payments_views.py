@@ -63,9 +63,11 @@ class Volume:
 @dataclass(frozen=True)
 class PaymentFigures:
     """Success over the days (since, as_of] inside the filters. Rates 0..1, None without
-    attempts. `low`/`high`: the Wilson interval of the raw rate. The baseline (the same days of
-    the previous weeks) only for windows of up to 7 days, where those days cannot overlap the
-    window; `below_baseline`: the upper bound is below it (the alert's test). `declined`:
+    attempts. `low`/`high`: the Wilson interval of the raw rate. The baseline (`baseline_kind`):
+    for windows of up to 7 days the same days of the previous weeks ("weeks", the alert's); for
+    longer ones, whose earlier weeks would overlap them, the period of equal length just before
+    ("previous", as the Overview judges a range); `below_baseline`: the upper bound is below it
+    (the alert's test). `declined`:
     failed charges with the decline filter's code, their amount; `unrecovered`: PaymentIntents
     that never succeeded (with that code), their amount."""
 
@@ -84,6 +86,7 @@ class PaymentFigures:
     below_baseline: bool | None
     declined: Volume
     unrecovered: Volume
+    baseline_kind: Literal["weeks", "previous"] = "weeks"
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,17 @@ def payment_figures(
     target = currency or reporting_currency
     attempted, succeeded = int(raw["attempted"].sum()), int(raw["succeeded"].sum())
     rate, low, high = _rate(succeeded, attempted)
-    base_n = base_rate = below = None
+    kind: Literal["weeks", "previous"] = "weeks"
     if (as_of - since).days <= 7:  # longer: the earlier weeks' days would overlap the window
         series = success_series(con, since, as_of, currency=currency, card=card, weeks=weeks)
         base_n = int(series["baseline_attempted"].sum())
         base_ok = int(series["baseline_succeeded"].sum())
-        base_rate = base_ok / base_n if base_n else None
-        below = None if base_rate is None or not attempted else high < base_rate
+    else:
+        kind = "previous"
+        before = _totals(con, since - (as_of - since), since, False, currency, card)
+        base_n, base_ok = int(before["attempted"].sum()), int(before["succeeded"].sum())
+    base_rate = base_ok / base_n if base_n else None
+    below = None if base_rate is None or not attempted else high < base_rate
     dedup_n, dedup_ok = int(dedup["attempted"].sum()), int(dedup["succeeded"].sum())
     return PaymentFigures(
         attempted=attempted,
@@ -205,6 +212,7 @@ def payment_figures(
         below_baseline=below,
         declined=_volume(raw, "declined", "declined_minor", target, rates, as_of),
         unrecovered=_volume(dedup, "declined", "declined_minor", target, rates, as_of),
+        baseline_kind=kind,
     )
 
 

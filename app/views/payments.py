@@ -118,16 +118,14 @@ def headline(figures: pv.PaymentFigures, card: Mapping[str, str]) -> None:
         _volume(figures.unrecovered),
         help=f"{figures.unrecovered.count:,} PaymentIntents whose last charge failed.",
     )
-    third.metric(
-        "Baseline",
-        fmt.rate(figures.baseline_rate),
-        help="The same days of the previous 4 weeks, pooled ("
-        + (
-            f"{figures.baseline_attempted:,} charges)."
-            if figures.baseline_attempted is not None
-            else "shown for ranges of up to 7 days, whose earlier weeks do not overlap them)."
-        ),
+    if figures.baseline_kind == "weeks":
+        basis = "The same days of the previous 4 weeks, pooled"
+    else:
+        basis = "The period of equal length just before the range (as on the Overview)"
+    counted = (
+        "" if figures.baseline_attempted is None else f" ({figures.baseline_attempted:,} charges)"
     )
+    third.metric("Baseline", fmt.rate(figures.baseline_rate), help=f"{basis}{counted}.")
     health = payment_health(figures.success_rate)
     fourth.metric(
         "Health",

@@ -54,7 +54,9 @@ def test_the_last_30_days_count_charges_and_payment_intents_as_the_header_says(
     assert (figures.attempted_dedup, figures.succeeded_dedup) == (51, 46)
     assert figures.declined == pv.Volume(11, {"jpy": 980, "usd": 106_000}, 1066.37, "usd")
     assert figures.unrecovered == pv.Volume(5, {"usd": 29_000}, 290.0, "usd")
-    assert figures.baseline_rate is None and figures.below_baseline is None  # 30 days: none
+    # 30 days: the 30 before, (12-30, 01-29], 62 of 62 (the scenario's header)
+    assert (figures.baseline_kind, figures.baseline_attempted) == ("previous", 62)
+    assert figures.baseline_rate == 1.0 and figures.below_baseline is True
     assert figures.low is not None and figures.high is not None
     assert figures.low < 46 / 57 < figures.high
 
@@ -64,6 +66,7 @@ def test_seven_days_are_judged_against_the_same_days_of_the_four_weeks_before(
 ) -> None:
     figures = pv.payment_figures(page, LAST_7, AS_OF, **USD)
 
+    assert figures.baseline_kind == "weeks"
     assert (figures.attempted, figures.succeeded) == (15, 10)
     assert (figures.attempted_dedup, figures.succeeded_dedup) == (13, 9)
     assert (figures.baseline_attempted, figures.baseline_rate) == (54, 48 / 54)
