@@ -113,7 +113,8 @@ def headline(view: View, summary: Summary, whole: pd.DataFrame | None) -> None:
     mrr, arr, customers = summary.mrr.converted, summary.arr.converted, summary.active_customers
     arpu, ltv = summary.arpu, summary.ltv
     if currency:
-        found = view.fetch(rv.currency_mrr, view.filters.as_of, view.reporting, None, currency)
+        args = (view.filters.as_of, view.reporting, None, currency, view.definition)
+        found = view.fetch(rv.currency_mrr, *args)
         row = None if found is None or found.empty else found.iloc[0]
         mrr = None if row is None else row["mrr"]
         arr = None if row is None else minor_to_major(row["arr_minor"], currency)
@@ -235,7 +236,7 @@ def breakdowns(view: View) -> None:
                 money = {"net_mrr_minor": None, "list_mrr_minor": None, "mrr": unit}
                 fmt.table(plans, f"mrr_by_{by}", columns, money, ["share"])
     with tabs[2]:
-        found = view.fetch(rv.currency_mrr, *args)
+        found = view.fetch(rv.currency_mrr, *args, view.definition)
         if found is not None:
             columns = {"currency": "Currency", "active_customers": "Active customers"}
             columns |= {"active_subscriptions": "Active subscriptions", "net_mrr_minor": "MRR"}
@@ -278,7 +279,7 @@ def cohorts(view: View) -> None:
     """Customer and revenue retention heatmaps by signup month, and a cell's customers."""
     st.subheader("Cohorts by signup month")
     as_of, currency = view.filters.as_of, view.filters.currency
-    grid = view.fetch(rv.cohort_grid, as_of, view.reporting, view.rates, currency)
+    grid = view.fetch(rv.cohort_grid, as_of, view.reporting, view.rates, currency, view.definition)
     if grid is None or grid.empty:
         if grid is not None:
             st.info(f"No customer has paid yet by {as_of}.")

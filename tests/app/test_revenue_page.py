@@ -229,3 +229,33 @@ def test_changes_the_api_cannot_date_show_the_summarys_caveat(
     reader.close()
     caveat = [text for text in report["warnings"] if "unknown date" in text]
     assert caveat and caveat[0] in [warning.value for warning in at.warning]
+
+
+@pytest.fixture(scope="module")
+def cancellations(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sandbox's cancellations scenario: iris asks on 2025-02-15 to cancel at period end
+    (2025-03-05), so the MRR settings decide whether she is in MRR in between."""
+    path = tmp_path_factory.mktemp("revenue_cancellations")
+    synced_snapshot(simulate_named("cancellations"), path).close()
+    return path
+
+
+def test_every_section_uses_the_accounts_mrr_settings(
+    monkeypatch: pytest.MonkeyPatch, cancellations: Path
+) -> None:
+    """With churn_at_period_end, iris stays in MRR until 2025-03-05: the headline, the table
+    by currency, one currency's headline and the cohort grid all count her (each section
+    reads the same settings as the report)."""
+    monkeypatch.setenv("PAYLENS_MRR_CHURN_AT_PERIOD_END", "true")
+    params = {"range": "custom", "from": "2025-01-01", "to": "2025-02-28"}
+    at = run_page(PAGE, monkeypatch, cancellations, params, None)
+
+    assert metrics(at)["MRR"] == "$100.00"
+    assert rows(table(at, "Currency", "ARPU"), "Currency", "MRR") == [["USD", "$100.00"]]
+    cohort = table(at, "Cohort", "Still paying")
+    assert rows(cohort, "Cohort", "Months since signup", "Still paying", "MRR") == [
+        ["2025-01", 0, 2, "$200.00"],
+        ["2025-01", 1, 1, "$100.00"],  # iris, at the end of February
+    ]
+    one = run_page(PAGE, monkeypatch, cancellations, {**params, "currency": "usd"}, None)
+    assert metrics(one)["MRR"] == "$100.00"
