@@ -7,6 +7,7 @@ computes a figure.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -24,6 +25,12 @@ MOVEMENT_COLOURS = {
 }
 MOVEMENT_NAMES = {kind: kind.capitalize() for kind in MOVEMENT_COLOURS} | {"fx": "FX"}
 RANKED_BARS = 15  # a ranked chart shows the largest this many; its table lists every row
+
+
+def plain_label(text: object) -> str:
+    """Account text for a chart label: Plotly renders a subset of HTML in labels (<b>, <br>,
+    <a href>), so its markup characters go in as entities, which Plotly shows as written."""
+    return html.escape(str(text), quote=False)
 
 
 def movements_waterfall(
@@ -72,6 +79,7 @@ def ranked_bars(
     """The first RANKED_BARS rows of `frame` (ranked already, largest first) as horizontal
     bars, the largest at the top."""
     top = frame.head(RANKED_BARS)
+    top = top.assign(**{label: [plain_label(text) for text in top[label]]})
     chart = px.bar(top, x=value, y=label, color=colour, orientation="h")
     chart.update_yaxes(categoryorder="array", categoryarray=list(top[label])[::-1], title=None)
     shown = f"{title} (largest {RANKED_BARS} of {len(frame)})" if len(frame) > len(top) else title
