@@ -1,4 +1,4 @@
-"""The Streamlit entry point: page set-up, the password gate, and the pages at stable URLs.
+"""The Streamlit entry point: page set-up, the login gate, and the pages at stable URLs.
 
 The pages are `ui.PAGES`: `/` Overview, `/revenue`, `/payments`, `/disputes`, `/health`
 (webhooks & sync) and `/alerts`; a page whose script is not there is not listed.
@@ -12,7 +12,7 @@ from app import ui
 
 st.set_page_config(page_title="paylens", page_icon=":bar_chart:", layout="wide")
 
-allowed = ui.password_ok(ui.settings())
+allowed = ui.access_ok(ui.settings())  # the password, OIDC login, either, or neither
 pages = [
     st.Page(
         f"views/{spec.file}",

@@ -1,23 +1,31 @@
 """Starting the Streamlit dashboard as a child process, bound safely.
 
 The dashboard is bound to 127.0.0.1 by default; bound to any other address it refuses to start
-unless a password is configured. The child gets the environment minus the Stripe key and the
-Slack webhook URL: it only reads published snapshots and needs neither.
+unless a password or OIDC login is configured. The child gets the environment minus the Stripe key
+and the Slack webhook URL: it only reads published snapshots and needs neither. With OIDC it also
+gets Streamlit's `[auth]` configuration in a secrets file of its own (`dashboard_secrets.toml` in
+the data directory, readable by its owner only), since Streamlit reads `st.login`'s settings from
+a secrets file and nowhere else.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from app.errors import CommandError
-from app.settings import Settings
+from app.settings import Secret, Settings
 
 ENTRY_POINT = Path(__file__).with_name("dashboard.py")
+AUTH_SECRETS_FILE = "dashboard_secrets.toml"  # in the data directory, mode 0600
+COOKIE_SECRET_FILE = "oidc_cookie_secret"  # in the data directory, mode 0600
+MIN_COOKIE_SECRET = 32  # characters, as PAYLENS_OIDC_COOKIE_SECRET must have
 _SECRETS_NOT_FOR_THE_DASHBOARD = (
     "STRIPE_API_KEY",
     "STRIPE_API_KEY_FILE",
@@ -27,12 +35,21 @@ _SECRETS_NOT_FOR_THE_DASHBOARD = (
 
 
 def check_binding(settings: Settings) -> None:
+    """Refuse a binding beyond loopback that nothing guards, and an OIDC login whose redirect
+    URI no browser could reach."""
     address = settings.dashboard_address
     loopback = address == "localhost" or ipaddress.ip_address(address).is_loopback
-    if not loopback and settings.dashboard_password is None:
+    if not loopback and settings.dashboard_password is None and not settings.oidc_enabled:
         raise CommandError(
-            f"refusing to serve the dashboard on {address} without a password: set "
-            "PAYLENS_DASHBOARD_PASSWORD (or _FILE), or bind to 127.0.0.1"
+            f"refusing to serve the dashboard on {address} without a password or OIDC login: "
+            "set PAYLENS_DASHBOARD_PASSWORD (or _FILE), or PAYLENS_OIDC_ISSUER, "
+            "PAYLENS_OIDC_CLIENT_ID and PAYLENS_OIDC_CLIENT_SECRET (or _FILE), or bind to 127.0.0.1"
+        )
+    unspecified = address != "localhost" and ipaddress.ip_address(address).is_unspecified
+    if settings.oidc_enabled and unspecified and settings.dashboard_url is None:
+        raise CommandError(
+            f"OIDC login on {address} needs PAYLENS_DASHBOARD_URL: the address browsers open "
+            "the dashboard at, whose /oauth2callback the provider redirects to"
         )
 
 
@@ -41,9 +58,78 @@ def start(settings: Settings) -> subprocess.Popen[bytes]:
     check_binding(settings)
     env = {k: v for k, v in os.environ.items() if k not in _SECRETS_NOT_FOR_THE_DASHBOARD}
     env.update(_settings_env(settings))
+    env.update(_gate_env(settings, env))
+    options = _streamlit_options(settings)
+    if settings.oidc_enabled:
+        options["secrets.files"] = str(write_auth_secrets(settings))
     command = [sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT)]
-    command += [f"--{name}={value}" for name, value in _streamlit_options(settings).items()]
+    command += [f"--{name}={value}" for name, value in options.items()]
     return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def redirect_uri(settings: Settings) -> str:
+    """Where the OIDC provider sends the browser back: the dashboard's own /oauth2callback, at
+    PAYLENS_DASHBOARD_URL when set (behind a proxy), else at the address it is bound to."""
+    return f"{settings.dashboard_url or url(settings)}/oauth2callback"
+
+
+def write_auth_secrets(settings: Settings) -> Path:
+    """Write Streamlit's `[auth]` configuration for `settings` (OIDC enabled) to the data
+    directory, readable by its owner only, and return its path; it is rewritten at every start,
+    so it always says what the settings say."""
+    client_secret, metadata_url = settings.oidc_client_secret, settings.oidc_metadata_url
+    if client_secret is None or metadata_url is None or settings.oidc_client_id is None:
+        raise ValueError("OIDC login is not configured")
+    auth = {
+        "redirect_uri": redirect_uri(settings),
+        "cookie_secret": cookie_secret(settings),
+        "client_id": settings.oidc_client_id,
+        "client_secret": client_secret.reveal(),
+        "server_metadata_url": metadata_url,
+    }
+    lines = ["[auth]", *(f"{key} = {_toml_string(value)}" for key, value in auth.items())]
+    path = settings.data_dir / AUTH_SECRETS_FILE
+    _write_private(path, "\n".join(lines) + "\n")
+    return path
+
+
+def cookie_secret(settings: Settings) -> str:
+    """The secret that signs the login cookie: PAYLENS_OIDC_COOKIE_SECRET, else the data
+    directory's own, made on first use (so logins outlive a restart)."""
+    if settings.oidc_cookie_secret is not None:
+        return settings.oidc_cookie_secret.reveal()
+    path = settings.data_dir / COOKIE_SECRET_FILE
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        kept = path.read_text(encoding="utf-8").strip()
+        if len(kept) < MIN_COOKIE_SECRET:
+            raise CommandError(
+                f"{path} holds no usable cookie secret (under {MIN_COOKIE_SECRET} characters): "
+                "delete it and a new one is made at the next start"
+            ) from None
+        return kept
+    made = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(made + "\n")
+    return made
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, the file never readable by anyone but its owner."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.unlink(missing_ok=True)
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(staged, path)
+
+
+def _toml_string(value: str) -> str:
+    """`value` as a TOML basic string (JSON's escapes are TOML's; DEL must be escaped too)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:
@@ -58,7 +144,26 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         env["PAYLENS_ALERTS_FILE"] = str(settings.alerts_file)
     if settings.slack_standin_url is not None:
         env["PAYLENS_SLACK_STANDIN_URL"] = settings.slack_standin_url
+    if settings.oidc_issuer is not None:
+        env["PAYLENS_OIDC_ISSUER"] = settings.oidc_issuer
+    if settings.oidc_client_id is not None:
+        env["PAYLENS_OIDC_CLIENT_ID"] = settings.oidc_client_id
     return env
+
+
+def _gate_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """The gate's secrets for a dashboard whose settings were made in code, where neither the
+    variable nor its _FILE is in the environment: the dashboard must guard what this process
+    was told to guard."""
+    given: dict[str, Secret | None] = {
+        "PAYLENS_DASHBOARD_PASSWORD": settings.dashboard_password,
+        "PAYLENS_OIDC_CLIENT_SECRET": settings.oidc_client_secret,
+    }
+    return {
+        var: secret.reveal()
+        for var, secret in given.items()
+        if secret is not None and var not in env and f"{var}_FILE" not in env
+    }
 
 
 def _streamlit_options(settings: Settings) -> dict[str, str]:
@@ -88,7 +193,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def url(settings: Settings) -> str:
-    return f"http://{settings.dashboard_address}:{settings.dashboard_port}"
+    address = settings.dashboard_address
+    host = f"[{address}]" if ":" in address else address  # an IPv6 address is bracketed
+    return f"http://{host}:{settings.dashboard_port}"
 
 
 def serve(settings: Settings) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 STRIPE_API_BASE = "https://api.stripe.com"
+OIDC_DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
 class SettingsError(ValueError):
@@ -52,6 +53,11 @@ class Settings:
     dashboard_address: str = "127.0.0.1"
     dashboard_port: int = 8501
     dashboard_password: Secret | None = None
+    # OIDC login (st.login): all three of issuer, client id and client secret, or none
+    oidc_issuer: str | None = None  # the issuer's URL, or its discovery document's
+    oidc_client_id: str | None = None
+    oidc_client_secret: Secret | None = None
+    oidc_cookie_secret: Secret | None = None  # None: one generated in the data directory
     slack_webhook_url: Secret | None = None
     alerts_file: Path | None = None  # None: the built-in rules (alerts/defaults.toml)
     dashboard_url: str | None = None  # where Slack buttons link; None: no button
@@ -83,6 +89,19 @@ class Settings:
             return self.fx_rates_file
         default = self.data_dir / "fx_rates.csv"
         return default if default.exists() else None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when OIDC login is configured (issuer, client id and client secret)."""
+        return None not in (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+
+    @property
+    def oidc_metadata_url(self) -> str | None:
+        """The provider's discovery document: the issuer's `/.well-known/openid-configuration`,
+        or the URL as given when it names that document already."""
+        if self.oidc_issuer is None or self.oidc_issuer.endswith(OIDC_DISCOVERY_PATH):
+            return self.oidc_issuer
+        return self.oidc_issuer + OIDC_DISCOVERY_PATH
 
     def require_api_key(self) -> Secret:
         if self.stripe_api_key is None:
@@ -183,6 +202,12 @@ def _address(name: str, raw: str) -> str:
     return raw
 
 
+def _nonempty(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return raw.strip()
+
+
 def _path(name: str, raw: str) -> Path:
     if not raw.strip():
         raise SettingsError(f"{name} must not be empty")
@@ -200,6 +225,8 @@ _PLAIN: dict[str, tuple[str, Any]] = {
     "slack_standin_url": ("PAYLENS_SLACK_STANDIN_URL", _base_url),
     "dashboard_address": ("PAYLENS_DASHBOARD_ADDRESS", _address),
     "dashboard_port": ("PAYLENS_DASHBOARD_PORT", _port),
+    "oidc_issuer": ("PAYLENS_OIDC_ISSUER", _base_url),
+    "oidc_client_id": ("PAYLENS_OIDC_CLIENT_ID", _nonempty),
     "sync_rate": ("PAYLENS_SYNC_RATE", _rate),
     "sync_endpoint_rate": ("PAYLENS_SYNC_ENDPOINT_RATE", _rate),
     "sync_workers": ("PAYLENS_SYNC_WORKERS", _bounded(1, 64)),
@@ -215,6 +242,14 @@ _SECRETS: dict[str, str] = {
     "stripe_api_key": "STRIPE_API_KEY",
     "dashboard_password": "PAYLENS_DASHBOARD_PASSWORD",
     "slack_webhook_url": "SLACK_WEBHOOK_URL",
+    "oidc_client_secret": "PAYLENS_OIDC_CLIENT_SECRET",
+    "oidc_cookie_secret": "PAYLENS_OIDC_COOKIE_SECRET",
+}
+# OIDC login needs all of these or none (the cookie secret is optional, but only with them)
+_OIDC_REQUIRED = {
+    "oidc_issuer": "PAYLENS_OIDC_ISSUER",
+    "oidc_client_id": "PAYLENS_OIDC_CLIENT_ID",
+    "oidc_client_secret": "PAYLENS_OIDC_CLIENT_SECRET",
 }
 DOCUMENTED_VARIABLES = (
     [env for env, _ in _PLAIN.values()]
@@ -241,7 +276,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret = _read_secret(env, var)
         if secret is not None:
             values[key] = secret
+    _check_oidc(values)
     return Settings(**values)
+
+
+def _check_oidc(values: Mapping[str, Any]) -> None:
+    """OIDC login is all or nothing: a half configuration names what is missing."""
+    given = [var for key, var in _OIDC_REQUIRED.items() if key in values]
+    if "oidc_cookie_secret" in values:
+        given.append("PAYLENS_OIDC_COOKIE_SECRET")
+    missing = [var for key, var in _OIDC_REQUIRED.items() if key not in values]
+    if given and missing:
+        raise SettingsError(
+            f"OIDC login is half configured: {', '.join(given)} set but {' and '.join(missing)} "
+            "not (secrets may come from the _FILE variant); set all of PAYLENS_OIDC_ISSUER, "
+            "PAYLENS_OIDC_CLIENT_ID and PAYLENS_OIDC_CLIENT_SECRET, or none"
+        )
 
 
 def _read_toml(path: str | None) -> dict[str, Any]:
@@ -283,7 +333,13 @@ def _read_secret(env: Mapping[str, str], var: str) -> Secret | None:
     if var in _URL_SECRETS and not re.fullmatch(r"https?://\S+", direct.strip()):
         # the value is a secret: the message must not quote it
         raise SettingsError(f"{var} must be an http(s) URL (the value is not shown: it is secret)")
+    if len(direct.strip()) < _MIN_LENGTH.get(var, 0):
+        raise SettingsError(
+            f"{var} must be at least {_MIN_LENGTH[var]} characters (the value is not shown: "
+            "it is secret)"
+        )
     return Secret(direct.strip())
 
 
 _URL_SECRETS = frozenset({"SLACK_WEBHOOK_URL"})
+_MIN_LENGTH = {"PAYLENS_OIDC_COOKIE_SECRET": 32}  # it signs the login cookie

@@ -1,4 +1,4 @@
-"""What every dashboard page shares: settings, the pages, the password gate, snapshot access.
+"""What every dashboard page shares: settings, the pages, the login gate, snapshot access.
 
 Pages stay thin: they call these helpers and the metrics functions, and format.
 """
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import streamlit as st
-from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.errors import StreamlitAuthError, StreamlitPageNotFoundError
 
 from app.settings import Settings, load_settings
 from sync.runs import latest_runs
@@ -76,6 +76,7 @@ _AUTHENTICATED = "paylens_authenticated"
 _FAILURES = "paylens_login_failures"
 _MESSAGE = "paylens_login_message"
 _PASSWORD_KEY = "paylens_password"
+_LOGIN_KEY, _LOGOUT_KEY = "paylens_oidc_login", "paylens_oidc_logout"
 _BY_ADDRESS: dict[str, list[float]] = {}  # failures per client address, for every session
 _BY_ADDRESS_LOCK = threading.Lock()
 
@@ -105,22 +106,54 @@ def _client_address() -> str | None:
     return st.context.ip_address
 
 
-def password_ok(current: Settings) -> bool:
-    """True when no password is configured, or this session typed the right one.
+def access_ok(current: Settings) -> bool:
+    """True when this session may see the pages: no login is configured, the visitor logged in
+    with OIDC (`st.login`), or typed the password; with both configured, either admits.
+    Otherwise it shows the ways in: a "Log in" button, the password field, or both."""
+    if current.oidc_enabled and st.user.get("is_logged_in") is True:
+        _logged_in_as()
+        return True
+    if current.dashboard_password is None and not current.oidc_enabled:
+        return True
+    if st.session_state.get(_AUTHENTICATED):
+        return True
+    if current.oidc_enabled:
+        _login_button()
+    if current.dashboard_password is not None:
+        password_field(current.dashboard_password.reveal())
+    return False
+
+
+def _logged_in_as() -> None:
+    """The sidebar names the user (as the provider has it, in plain text: no markdown, no
+    link) and offers "Log out"."""
+    who = " · ".join(str(st.user[claim]) for claim in ("name", "email") if st.user.get(claim))
+    st.sidebar.text(f"Logged in as {who or st.user.get('sub', '')}")
+    if st.sidebar.button("Log out", key=_LOGOUT_KEY):
+        st.logout()  # the browser follows it to the provider's logout and back
+        st.stop()  # nothing more of this run is shown
+
+
+def _login_button() -> None:
+    if st.button("Log in", type="primary", key=_LOGIN_KEY):
+        try:
+            st.login()
+        except StreamlitAuthError:  # Streamlit has no [auth]: not started by `paylens serve`
+            st.error("OIDC login needs the dashboard started by `paylens serve`.")
+
+
+def password_field(secret: str) -> None:
+    """The password field and the latest attempt's message.
 
     Each submitted password is one attempt (the field empties after it); the comparison is
     constant-time, and while `login_wait` says wait, an attempt is refused without being
     checked, with how long to wait."""
-    if current.dashboard_password is None or st.session_state.get(_AUTHENTICATED):
-        return True
-    secret = current.dashboard_password.reveal()
     st.text_input(
         "Password", type="password", key=_PASSWORD_KEY, on_change=_attempt, args=(secret,)
     )
     message = st.session_state.get(_MESSAGE)
     if message:
         st.error(message)
-    return False
 
 
 def _attempt(secret: str) -> None:
@@ -176,7 +209,10 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         reader.close()
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+# CommonMark's punctuation that starts markup, plus ":" and "@": GitHub-style autolinks read
+# "http://…", "www.…" and "a@b.c" from the raw text, escapes and all, so breaking the scheme's
+# colon and the address's at-sign is what keeps an account's URL from becoming a link.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@])")
 
 
 def plain(text: str) -> str:

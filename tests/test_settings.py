@@ -162,3 +162,112 @@ def test_the_mrr_definition_settings_read_booleans_from_the_environment_and_toml
     assert (defaults.mrr_churn_at_period_end, defaults.involuntary_past_due_days) == (False, 30)
     assert (settings.mrr_subtract_repeating, settings.mrr_subtract_once) == (False, True)
     assert (settings.mrr_churn_at_period_end, settings.involuntary_past_due_days) == (True, 14)
+
+
+OIDC_ENV = {
+    "PAYLENS_OIDC_ISSUER": "https://login.example.com/tenant-7/",
+    "PAYLENS_OIDC_CLIENT_ID": "paylens-dashboard",
+    "PAYLENS_OIDC_CLIENT_SECRET": "oidc-client-secret-4711",
+}
+
+
+def test_oidc_login_is_read_with_its_discovery_document_and_secrets_from_files(
+    tmp_path: Path,
+) -> None:
+    assert not load_settings({}).oidc_enabled
+    secret_file = tmp_path / "client_secret"
+    secret_file.write_text("oidc-secret-from-file\n", encoding="utf-8")
+    env = {**OIDC_ENV, "PAYLENS_OIDC_CLIENT_SECRET_FILE": str(secret_file)}
+    del env["PAYLENS_OIDC_CLIENT_SECRET"]
+    settings = load_settings(env)
+    assert settings.oidc_enabled
+    assert settings.oidc_issuer == "https://login.example.com/tenant-7"
+    assert settings.oidc_metadata_url == (
+        "https://login.example.com/tenant-7/.well-known/openid-configuration"
+    )
+    assert settings.oidc_client_id == "paylens-dashboard"
+    assert settings.oidc_client_secret == Secret("oidc-secret-from-file")
+    assert settings.oidc_cookie_secret is None  # made in the data directory when served
+    named = load_settings(
+        {**OIDC_ENV, "PAYLENS_OIDC_ISSUER": "https://x.example/.well-known/openid-configuration"}
+    )
+    assert named.oidc_metadata_url == "https://x.example/.well-known/openid-configuration"
+
+
+@pytest.mark.parametrize(
+    ("left_out", "message"),
+    [
+        (
+            ["PAYLENS_OIDC_CLIENT_SECRET"],
+            "OIDC login is half configured: PAYLENS_OIDC_ISSUER, PAYLENS_OIDC_CLIENT_ID set but "
+            "PAYLENS_OIDC_CLIENT_SECRET not",
+        ),
+        (
+            ["PAYLENS_OIDC_ISSUER"],
+            "OIDC login is half configured: PAYLENS_OIDC_CLIENT_ID, PAYLENS_OIDC_CLIENT_SECRET "
+            "set but PAYLENS_OIDC_ISSUER not",
+        ),
+        (
+            ["PAYLENS_OIDC_ISSUER", "PAYLENS_OIDC_CLIENT_SECRET"],
+            "OIDC login is half configured: PAYLENS_OIDC_CLIENT_ID set but PAYLENS_OIDC_ISSUER "
+            "and PAYLENS_OIDC_CLIENT_SECRET not",
+        ),
+    ],
+)
+def test_half_an_oidc_configuration_is_one_error_naming_what_is_missing(
+    left_out: list[str], message: str
+) -> None:
+    env = {k: v for k, v in OIDC_ENV.items() if k not in left_out}
+    with pytest.raises(SettingsError) as error:
+        load_settings(env)
+    assert str(error.value) == (
+        f"{message} (secrets may come from the _FILE variant); set all of PAYLENS_OIDC_ISSUER, "
+        "PAYLENS_OIDC_CLIENT_ID and PAYLENS_OIDC_CLIENT_SECRET, or none"
+    )
+    assert "oidc-client-secret-4711" not in str(error.value)
+
+
+def test_a_cookie_secret_alone_is_half_an_oidc_configuration() -> None:
+    with pytest.raises(SettingsError, match="PAYLENS_OIDC_COOKIE_SECRET set but PAYLENS_OIDC_ISS"):
+        load_settings({"PAYLENS_OIDC_COOKIE_SECRET": "c" * 40})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PAYLENS_OIDC_ISSUER", "login.example.com", "PAYLENS_OIDC_ISSUER must be an http(s) URL"),
+        ("PAYLENS_OIDC_CLIENT_ID", "  ", "PAYLENS_OIDC_CLIENT_ID must not be empty"),
+        ("PAYLENS_OIDC_CLIENT_SECRET", " ", "PAYLENS_OIDC_CLIENT_SECRET is set but empty"),
+        (
+            "PAYLENS_OIDC_COOKIE_SECRET",
+            "short-cookie-secret",
+            "PAYLENS_OIDC_COOKIE_SECRET must be at least 32 characters (the value is not shown",
+        ),
+    ],
+)
+def test_a_bad_oidc_value_is_one_message_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings({**OIDC_ENV, variable: value})
+    assert str(error.value).startswith(message)
+    assert "short-cookie-secret" not in str(error.value)
+
+
+def test_the_oidc_secrets_never_show_and_never_come_from_the_toml_file(tmp_path: Path) -> None:
+    settings = load_settings({**OIDC_ENV, "PAYLENS_OIDC_COOKIE_SECRET": "cookie-" * 6})
+    assert settings.oidc_cookie_secret == Secret("cookie-" * 6)
+    assert "oidc-client-secret-4711" not in repr(settings)
+    assert "cookie-cookie" not in repr(settings)
+    config = tmp_path / "paylens.toml"
+    config.write_text(
+        '[paylens]\noidc_issuer = "https://login.example.com"\noidc_client_id = "pl"\n',
+        encoding="utf-8",
+    )
+    from_toml = load_settings(
+        {"PAYLENS_CONFIG": str(config), "PAYLENS_OIDC_CLIENT_SECRET": "oidc-client-secret-4711"}
+    )
+    assert (from_toml.oidc_issuer, from_toml.oidc_client_id) == ("https://login.example.com", "pl")
+    config.write_text('oidc_client_secret = "x"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="PAYLENS_OIDC_CLIENT_SECRET or PAYLENS_OIDC_CLIENT_S"):
+        load_settings({"PAYLENS_CONFIG": str(config)})
