@@ -53,6 +53,20 @@ def _due_soon(row: Mapping[Hashable, Any]) -> str:
     return " · ".join([due, *(ui.plain(part) for part in parts)])
 
 
+def _summary_line(row: Mapping[Hashable, Any]) -> str:
+    """One dispute as a line: id, amount, reason, status, deadline, charge and customer."""
+    parts = [
+        str(row["dispute"]),
+        fmt.minor(int(row["amount_minor"]), str(row["currency"])),
+        str(row["reason"] or "no reason"),
+        str(row["status"]),
+        f"evidence due by {fmt.time(row['due_by']) or 'no deadline'} UTC",
+        f"charge {row['charge'] or 'unknown'}",
+        f"customer {row['customer'] or 'unknown'} ({row['customer_name'] or 'no name'})",
+    ]
+    return " · ".join(ui.plain(part) for part in parts)
+
+
 def _open_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -160,6 +174,18 @@ with ui.snapshot() as (con, snapshot_name):
         for warning, text in zip(summary.warnings, warning_texts(summary, settings), strict=True):
             if warning.code in FX_CODES:
                 st.warning(text)
+
+    wanted = st.query_params.get("dispute")  # an alert's link names its dispute
+    if wanted:
+        found = [row for row in opened.to_dict("records") if row["dispute"] == wanted]
+        found = found or [row for row in new_rows.to_dict("records") if row["dispute"] == wanted]
+        if found:
+            st.info("From the link: " + _summary_line(found[0]))
+        else:
+            st.warning(
+                f"Dispute {ui.plain(wanted)} is neither open at {reference} nor opened in this "
+                "range (with these filters): widen the range to find it."
+            )
 
     st.subheader("Open disputes")
     where = "" if filters.currency is None else f" in {filters.currency.upper()}"

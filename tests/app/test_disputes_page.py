@@ -5,6 +5,7 @@ payment_health (won, lost, and one due soon on a past day). Figures are the scen
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -212,3 +213,20 @@ def test_a_range_without_disputes_says_so(
     assert at.info[0].value == "No disputes in this range."
     assert not at.dataframe
     assert _metrics(at)["New in range"] == "0"
+
+
+def test_an_alerts_link_to_one_dispute_shows_it_first(
+    monkeypatch: pytest.MonkeyPatch, page_dir: Path
+) -> None:
+    """The dispute alerts link `?dispute=<id>`: the page opens on that dispute's line."""
+    first = _run(monkeypatch, page_dir)
+    due_first = str(first.dataframe[0].value["Dispute"].iloc[0])
+    at = _run(monkeypatch, page_dir, dispute=due_first)
+
+    [line] = [box.value for box in at.info]
+    plain = re.sub(r"\\(.)", r"\1", line)
+    assert plain.startswith(f"From the link: {due_first} · $100.00 · ")
+    assert "evidence due by 2025-03-22 12:00 UTC" in plain
+    missing = _run(monkeypatch, page_dir, dispute="dp_nope")
+    [warning] = [box.value for box in missing.warning]
+    assert "dp\\_nope is neither open" in warning and "widen the range" in warning
