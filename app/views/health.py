@@ -184,6 +184,16 @@ with ui.snapshot() as (con, snapshot_name):
                 f"Endpoint {ui.plain(str(row['endpoint']))} ({ui.plain(str(row['url'] or ''))}) "
                 "is disabled: Stripe sends it nothing."
             )
+        wanted = st.query_params.get("endpoint")  # the endpoint alert's link names its endpoint
+        if wanted and wanted not in set(endpoints["endpoint"]):
+            st.warning(f"Endpoint {ui.plain(wanted)} is not among the account's endpoints.")
+        elif wanted:
+            row = endpoints[endpoints["endpoint"] == wanted].iloc[0]
+            events = str(row["enabled_events"] or "none")
+            st.info(
+                f"From the link: {ui.plain(wanted)} · {ui.plain(str(row['url'] or ''))} · "
+                f"{ui.plain(str(row['status']))} · events: {ui.plain(events)}"
+            )
         table = pd.DataFrame(
             {
                 "Endpoint": endpoints["endpoint"],

@@ -173,6 +173,14 @@ def test_endpoints_show_status_and_enabled_events_and_the_disabled_one_is_named(
     [warning] = [w.value for w in at.warning if "disabled" in w.value]
     assert "legacy\\-disputes" in warning
 
+    disabled = str(rows[0]["Endpoint"])  # the endpoint alert links ?endpoint=<id>
+    linked = _run(monkeypatch, account.data_dir, endpoint=disabled)
+    [line] = [box.value for box in linked.info if box.value.startswith("From the link")]
+    url = account.sim.webhook_endpoints[disabled]["url"]
+    assert line.replace("\\", "").startswith(f"From the link: {disabled} · {url} · disabled · ")
+    missing = _run(monkeypatch, account.data_dir, endpoint="we_nope")
+    assert any("we\\_nope is not among" in w.value for w in missing.warning)
+
 
 def test_sync_runs_show_reads_objects_and_the_resource_a_key_could_not_read(
     monkeypatch: pytest.MonkeyPatch, account: Account
