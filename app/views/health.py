@@ -188,7 +188,7 @@ with ui.snapshot() as (con, snapshot_name):
         if wanted and wanted not in set(endpoints["endpoint"]):
             st.warning(f"Endpoint {ui.plain(wanted)} is not among the account's endpoints.")
         elif wanted:
-            row = endpoints[endpoints["endpoint"] == wanted].iloc[0]
+            row = endpoints[endpoints["endpoint"] == wanted].to_dict("records")[0]
             events = str(row["enabled_events"] or "none")
             st.info(
                 f"From the link: {ui.plain(wanted)} · {ui.plain(str(row['url'] or ''))} · "
