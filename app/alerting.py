@@ -4,7 +4,8 @@
 account's clock (the time of Stripe's last answer), records states, transitions and the cycle's
 message in the master (before the snapshot is published, so the dashboard sees them), and sends
 what the outbox holds. `DeliveryJob` sends the outbox on its own schedule between syncs, so the
-end of a Slack outage does not wait for the next cycle.
+end of a Slack outage does not wait for the next cycle. `DigestJob`, the next hook, queues the
+weekly digest once it is due (`PAYLENS_WEEKLY_DIGEST`) and sends it the same way.
 
 Silences are made by people in their own time: a silence "for 2 hours" lasts two hours of this
 machine's clock. The rules run on the account's clock (the demo's sandbox runs 60× faster), so
@@ -26,15 +27,19 @@ import duckdb
 
 from alerts.cycle import CycleOutcome, run_cycle
 from alerts.delivery import DeliveryReport, SlackTransport, deliver_due
+from alerts.digest import digest_blocks, digest_key, due_week
 from alerts.evaluate import Context
 from alerts.model import Rule, Silence
 from alerts.rules import SYNC_METRICS, RuleError, load_rules
-from alerts.store import SilenceStore
+from alerts.store import SilenceStore, enqueue, ensure_schema
 from app.errors import CommandError
 from app.report import summary_for
 from app.settings import Settings
+from app.weekly import review_for, timezone
 from metrics.summary import Summary
+from metrics.weekly_model import IsoWeek, WeeklyReview
 from sync.engine import RunResult
+from sync.store import BACKFILL, get_state
 
 log = logging.getLogger("paylens.alerts")
 DELIVERY_SECONDS = 5.0  # how often the outbox is retried between syncs
@@ -157,3 +162,90 @@ class AlertJob:
 
     def _sync_rules(self) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.metric in SYNC_METRICS)
+
+
+def queue_digest(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    review: WeeklyReview,
+    *,
+    created: datetime,
+    recorded: datetime,
+) -> bool:
+    """Record `review`'s digest in the outbox (key `weekly:<week>`); True if it was queued now,
+    False when that key is there already (queued, sent or failed: a week is posted once)."""
+    ensure_schema(con)
+    text, blocks = digest_blocks(review, base_url=settings.dashboard_url)
+    return enqueue(
+        con,
+        key=digest_key(review.week),
+        created=created,
+        recorded=recorded,
+        payload={"text": text, "blocks": blocks},
+        summary=text,
+    )
+
+
+def digest_status(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> str | None:
+    """The outbox status of `week`'s digest (queued, sent, failed), None when never queued.
+    One key's row, not the whole outbox: the service asks every cycle of the week."""
+    tables = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'alert_outbox'")
+    if not tables.fetchall():
+        return None
+    row = con.execute(
+        "SELECT status FROM alert_outbox WHERE key = ?", [digest_key(week)]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def complete_since(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the backfill that the warehouse holds finished, on the account's clock (None: none
+    has)."""
+    finished = (get_state(con, BACKFILL) or {}).get("finished")
+    return None if finished is None else datetime.fromtimestamp(finished, UTC)
+
+
+class DigestJob:
+    """After each successful sync, on the account's clock: queue the weekly digest when it is
+    due and not yet in the outbox, then send (a `Service.after_sync` hook, after `AlertJob`).
+
+    The schedule is read on the account's clock (Stripe's at the sync's last answer), the one
+    the review's weeks are taken on, so the demo's faster account gets its Monday too. The
+    first cycle at or after the moment posts; a service down at the moment posts on its first
+    cycle later that week; a warehouse whose backfill finished after the moment (a new
+    install) waits for next week's (`alerts.digest.due_week`). A failure to build the digest
+    is logged (once a week) and never stops the cycle or its publish: the next cycle tries
+    again.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        deliver: Callable[[duckdb.DuckDBPyConnection], object],
+        machine_now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.zone = timezone(settings)
+        self._deliver = deliver
+        self._now = machine_now
+        self._failing: IsoWeek | None = None  # the week whose failure was logged
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+        if not result.complete or result.status != "ok":
+            return  # a partial warehouse or a failed sync: the week's figures may be short
+        at = result.account_time or self._now()
+        week = due_week(self.settings.weekly_digest, at, self.zone, ready=complete_since(con))
+        if week is None or digest_status(con, week) is not None:
+            return
+        try:
+            review = review_for(self.settings, con, week)
+            queued = queue_digest(con, self.settings, review, created=at, recorded=self._now())
+        except Exception:
+            if week != self._failing:
+                log.exception("weekly digest of %s not queued; the next cycle tries again", week)
+            self._failing = week
+            return
+        if queued:
+            log.info("weekly digest of %s queued (due %s)", week, self.settings.weekly_digest)
+        self._deliver(con)

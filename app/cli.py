@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from app import alert_commands, commands
+from app import alert_commands, commands, weekly_commands
 from app.errors import CommandError
-from app.settings import SettingsError
+from app.settings import SettingsError, load_settings
 from sandbox import cli as sandbox_cli
 
 log = logging.getLogger("paylens")
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     alerts = sub.add_parser("alerts", help="alert rules, their state, silences, a Slack test")
     alert_commands.configure_parser(alerts)
 
+    weekly = sub.add_parser(
+        "weekly", help="the weekly review: text, JSON, HTML or PDF, or the Slack digest now"
+    )
+    weekly_commands.configure_parser(weekly)
+
     sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")
     demo = sub.add_parser("demo", help="sandbox + sync + dashboard in one command")
     demo.add_argument("--seed", type=int, default=42)
@@ -78,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # and it, every job run
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "weekly":
+            return weekly_commands.run(load_settings(), args)
         return commands.dispatch(args)
     except (SettingsError, CommandError) as exc:
         print(f"paylens: {exc}", file=sys.stderr)

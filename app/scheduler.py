@@ -9,8 +9,10 @@ message, and it keeps the master file open: it is the warehouse's only writer.
 `Service.after_sync` hooks run inside every cycle, on the open master connection, before the
 snapshot is published: the first is the alert job (`app.alerting.AlertJob`: evaluate the rules
 at the account's clock, record, send). With a Slack webhook configured a second job sends the
-alert outbox every few seconds between cycles, on its own cursor. `Service.scheduler` takes
-further jobs (`add_job(..., max_instances=1, coalesce=True)`, e.g. the weekly digest).
+alert outbox every few seconds between cycles, on its own cursor, and a second hook queues the
+weekly digest when it is due (`app.alerting.DigestJob`; not without a webhook, nor with
+`PAYLENS_WEEKLY_DIGEST=off`). `Service.scheduler` takes further jobs
+(`add_job(..., max_instances=1, coalesce=True)`).
 
 SIGTERM (or Ctrl-C) asks the running cycle to stop: the backfill stops handing out pages,
 flushes what it has (its windows stay resumable) and records the run as `abandoned`; an events
@@ -34,7 +36,7 @@ from typing import IO
 import duckdb
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from app.alerting import DELIVERY_SECONDS, AlertJob
+from app.alerting import DELIVERY_SECONDS, AlertJob, DigestJob
 from app.errors import CommandError
 from app.service import open_master, sync_and_publish
 from app.settings import Settings
@@ -96,6 +98,10 @@ class Service:
             settings, write_lock=self.write_lock, account_speed=account_speed
         )
         self.after_sync: list[Hook] = [self.alerts]
+        self.digest: DigestJob | None = None
+        if self.alerts.transport is not None and settings.weekly_digest is not None:
+            self.digest = DigestJob(settings, deliver=self.alerts.deliver)
+            self.after_sync.append(self.digest)
         self.on_stop: list[Callable[[], None]] = []  # run once the scheduler has ended
         # The latest cycles' results (None: a cycle that failed before syncing), bounded.
         self.cycles: deque[RunResult | None] = deque(maxlen=100)
@@ -132,6 +138,12 @@ class Service:
             log.info(
                 "paylens service: a sync every %ss into %s", self.interval, self.settings.data_dir
             )
+            if self.digest is not None:
+                log.info(
+                    "weekly digest: %s %s on the account's clock",
+                    self.settings.weekly_digest,
+                    self.settings.timezone,
+                )
             self.scheduler.start()
             with self._busy:  # the cycle that was running when asked to stop has ended
                 pass

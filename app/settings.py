@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from alerts.digest import DEFAULT_SCHEDULE, Schedule, parse_schedule
 
 STRIPE_API_BASE = "https://api.stripe.com"
 OIDC_DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -73,6 +76,8 @@ class Settings:
     mrr_subtract_once: bool = False
     mrr_churn_at_period_end: bool = False
     involuntary_past_due_days: int = 30
+    timezone: str = "UTC"  # an IANA name: which week is the weekly review's last complete one
+    weekly_digest: Schedule | None = DEFAULT_SCHEDULE  # None: no digest is posted
 
     @property
     def master_path(self) -> Path:
@@ -202,10 +207,29 @@ def _address(name: str, raw: str) -> str:
     return raw
 
 
+def _timezone(name: str, raw: str) -> str:
+    """An IANA time zone name ("Europe/Berlin"), as given."""
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{name} must be an IANA time zone name such as UTC or Europe/Berlin, got {raw!r}"
+        ) from None
+    return raw.strip()
+
+
 def _nonempty(name: str, raw: str) -> str:
     if not raw.strip():
         raise SettingsError(f"{name} must not be empty")
     return raw.strip()
+
+
+def _weekly_digest(name: str, raw: str) -> Schedule | None:
+    """A weekday and a time in PAYLENS_TIMEZONE ("mon 09:00"), or "off"."""
+    try:
+        return parse_schedule(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc} (the time is in PAYLENS_TIMEZONE)") from None
 
 
 def _path(name: str, raw: str) -> Path:
@@ -237,6 +261,8 @@ _PLAIN: dict[str, tuple[str, Any]] = {
     "mrr_subtract_once": ("PAYLENS_MRR_SUBTRACT_ONCE", _bool),
     "mrr_churn_at_period_end": ("PAYLENS_MRR_CHURN_AT_PERIOD_END", _bool),
     "involuntary_past_due_days": ("PAYLENS_INVOLUNTARY_PAST_DUE_DAYS", _bounded(1, 365)),
+    "timezone": ("PAYLENS_TIMEZONE", _timezone),
+    "weekly_digest": ("PAYLENS_WEEKLY_DIGEST", _weekly_digest),
 }
 _SECRETS: dict[str, str] = {
     "stripe_api_key": "STRIPE_API_KEY",

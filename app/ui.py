@@ -47,6 +47,7 @@ PAGES = (
     PageSpec("disputes.py", "Disputes", "disputes", ":material/gavel:"),
     PageSpec("health.py", "Webhooks & sync", "health", ":material/sync:"),
     PageSpec("alerts_page.py", "Alerts", "alerts", ":material/notifications:"),
+    PageSpec("weekly.py", "Weekly review", "weekly", ":material/event_note:"),
 )
 
 
