@@ -191,6 +191,7 @@ def test_serve_refuses_a_public_address_without_a_password() -> None:
     result = run_paylens("serve", env={"PAYLENS_DASHBOARD_ADDRESS": "0.0.0.0"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "paylens: refusing to serve the dashboard on 0.0.0.0 without a password: set "
-        "PAYLENS_DASHBOARD_PASSWORD (or _FILE), or bind to 127.0.0.1"
+        "paylens: refusing to serve the dashboard on 0.0.0.0 without a password or OIDC login: "
+        "set PAYLENS_DASHBOARD_PASSWORD (or _FILE), or PAYLENS_OIDC_ISSUER, "
+        "PAYLENS_OIDC_CLIENT_ID and PAYLENS_OIDC_CLIENT_SECRET (or _FILE), or bind to 127.0.0.1"
     )
