@@ -23,7 +23,19 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from alerts.slack import MAX_BUTTON_TEXT, MAX_HEADER, MAX_SECTION, MAX_URL, escape
+from alerts.slack import (
+    MAX_BUTTON_TEXT,
+    MAX_HEADER,
+    MAX_SECTION,
+    MAX_URL,
+    check_url,
+    clip,
+    cut,
+    escape,
+    mrkdwn,
+    plain_text,
+    section,
+)
 from metrics.money import format_money
 from metrics.weekly_model import Figure, IsoWeek, WeeklyReview
 
@@ -77,17 +89,16 @@ def digest_blocks(
     `<base_url>/weekly?week=2026-W23` (none without a `base_url`). Raises ValueError for a
     `base_url` that is not http(s): Slack would refuse the whole message for one bad button.
     """
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise ValueError(f"the dashboard URL must start with http:// or https://: {base_url}")
+    check_url(base_url)
     title = f"Weekly review {review.week}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(_cut(title, MAX_HEADER))},
-        {"type": "context", "elements": [_mrkdwn(_weeks(review))]},
+        {"type": "header", "text": plain_text(cut(title, MAX_HEADER))},
+        {"type": "context", "elements": [mrkdwn(_weeks(review))]},
     ]
     if review.warnings:
         warnings = "\n".join(f":warning: {escape(w)}" for w in review.warnings)
-        blocks.append(_section(warnings))
-    blocks.append(_section("\n".join(f"• {escape(s)}" for s in review.sentences)))
+        blocks.append(section(warnings))
+    blocks.append(section("\n".join(f"• {escape(s)}" for s in review.sentences)))
     for keys in KEY_FIGURES:
         fields = [_field(figure) for figure in _figures(review, keys)][:MAX_FIELDS]
         if fields:
@@ -95,7 +106,7 @@ def digest_blocks(
     if base_url:
         blocks.append({"type": "actions", "elements": [_button(review.week, base_url)]})
     text = escape(f"{title}: " + " ".join(review.sentences))
-    return _clip(text, MAX_SECTION), blocks
+    return clip(text, MAX_SECTION), blocks
 
 
 def value_text(figure: Figure, value: float | None) -> str:
@@ -140,7 +151,7 @@ def _figures(review: WeeklyReview, keys: Sequence[str]) -> list[Figure]:
 def _field(figure: Figure) -> dict[str, Any]:
     """ "*Payment success rate*\n93.4% (−2.1 pts)"."""
     text = f"*{escape(figure.label)}*\n{escape(value_text(figure, figure.this_week))}"
-    return _mrkdwn(_clip(f"{text} ({escape(change_text(figure))})", MAX_FIELD))
+    return mrkdwn(clip(f"{text} ({escape(change_text(figure))})", MAX_FIELD))
 
 
 def _weeks(review: WeeklyReview) -> str:
@@ -152,41 +163,13 @@ def _weeks(review: WeeklyReview) -> str:
 
 def _button(week: IsoWeek, base_url: str) -> dict[str, Any]:
     url = f"{base_url.rstrip('/')}/weekly?{urlencode({'week': str(week)})}"
-    text = _cut(f"Open the weekly review {week}", MAX_BUTTON_TEXT)
+    text = cut(f"Open the weekly review {week}", MAX_BUTTON_TEXT)
     return {
         "type": "button",
-        "text": _plain(text),
+        "text": plain_text(text),
         "url": url[:MAX_URL],
         "action_id": "open_weekly",
     }
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(_clip(text, MAX_SECTION))}
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _cut(text: str, limit: int) -> str:
-    """Raw text shortened to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _clip(text: str, limit: int) -> str:
-    """Escaped text shortened to `limit`, never cutting an entity (&amp;) in half."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&", max(0, len(cut) - 5))
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,44 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def check_url(dashboard_url: str | None) -> None:
+    """Raises ValueError unless `dashboard_url` is absent or http(s): Slack refuses a whole
+    message for one bad button URL."""
+    if dashboard_url and not dashboard_url.startswith(("http://", "https://")):
+        raise ValueError(f"the dashboard URL must start with http:// or https://: {dashboard_url}")
+
+
+def section(text: str) -> dict[str, Any]:
+    """A section block of escaped mrkdwn `text`, clipped to Slack's 3,000 characters."""
+    return {"type": "section", "text": mrkdwn(clip(text, MAX_SECTION))}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A text object Slack parses as mrkdwn: `text` must be escaped already."""
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain_text(text: str) -> dict[str, Any]:
+    """A text object Slack never parses (headers, buttons): raw `text`, emoji shown."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def cut(text: str, limit: int) -> str:
+    """Raw text shortened to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """Escaped text shortened to `limit`, never cutting an entity (&amp;) in half."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    amp = kept.rfind("&", max(0, len(kept) - 5))
+    if amp != -1 and ";" not in kept[amp:]:
+        kept = kept[:amp]
+    return kept + "…"
+
+
 def render(
     notification: Notification,
     *,
@@ -56,7 +94,7 @@ def render(
     Raises ValueError when nothing in it may be sent (every change muted) or the dashboard URL
     is not http(s) (Slack would refuse the whole message for one bad button).
     """
-    _check_url(dashboard_url)
+    check_url(dashboard_url)
     changes = [c for c in notification.changes if c.notify and c.muted_by is None]
     if not changes:
         raise ValueError(f"notification {notification.key} has nothing to send")
@@ -65,27 +103,27 @@ def render(
     shown = changes if len(changes) <= room else changes[: room - 1]
     hidden = changes[len(shown) :]
     blocks: list[dict[str, Any]] = [_header(changes)]
-    blocks += [_section(_change_text(c, rules or {})) for c in shown]
+    blocks += [section(_change_text(c, rules or {})) for c in shown]
     if hidden:
         names = ", ".join(escape(_name(c)) for c in hidden)
-        blocks.append(_section(f"+{len(hidden)} more: {names}"))
+        blocks.append(section(f"+{len(hidden)} more: {names}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     lines = [_fallback_line(c) for c in shown] + ([f"+{len(hidden)} more"] if hidden else [])
-    return {"text": _clip("\n".join(lines), MAX_SECTION), "blocks": blocks}
+    return {"text": clip("\n".join(lines), MAX_SECTION), "blocks": blocks}
 
 
 def render_test(at: datetime, dashboard_url: str | None) -> dict[str, Any]:
     """The body `paylens alerts test` sends: proves the webhook and the link work."""
-    _check_url(dashboard_url)
+    check_url(dashboard_url)
     when = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = f"paylens test message, sent {when}: alerts will arrive in this channel."
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain("paylens test message")},
-        _section(f"Sent {when} by `paylens alerts test`. Alerts will arrive in this channel."),
+        {"type": "header", "text": plain_text("paylens test message")},
+        section(f"Sent {when} by `paylens alerts test`. Alerts will arrive in this channel."),
     ]
     if dashboard_url:
-        button = {"type": "button", "text": _plain("Open the dashboard"), "url": dashboard_url}
+        button = {"type": "button", "text": plain_text("Open the dashboard"), "url": dashboard_url}
         blocks.append({"type": "actions", "elements": [{**button, "action_id": "open_0"}]})
     return {"text": text, "blocks": blocks}
 
@@ -209,7 +247,7 @@ def _change_text(change: Transition, rules: Mapping[str, Rule]) -> str:
     rule = rules.get(change.rule)
     about = f"Rule `{escape(change.rule)}`"
     if rule is not None and rule.description:
-        about += f": {escape(_cut(rule.description, MAX_DETAIL))}"
+        about += f": {escape(cut(rule.description, MAX_DETAIL))}"
     lines.append(about)
     return "\n".join(line for line in lines if line)
 
@@ -232,9 +270,9 @@ def _reading_lines(reading: Reading) -> list[str]:
         span = f"{format_value(ends[0], reading.unit)} → {format_value(ends[-1], reading.unit)}"
         lines.append(f"Trend{window}: {spark} {span}")
     if reading.driver:
-        lines.append(f"Driver: {_cut(reading.driver, MAX_DETAIL)}")
+        lines.append(f"Driver: {cut(reading.driver, MAX_DETAIL)}")
     if reading.detail:
-        lines.append(_cut(reading.detail, MAX_DETAIL))
+        lines.append(cut(reading.detail, MAX_DETAIL))
     return lines
 
 
@@ -260,7 +298,7 @@ def _header(changes: Sequence[Transition]) -> dict[str, Any]:
     word = severity(worst)
     more = f" (+{len(changes) - 1} more)" if len(changes) > 1 else ""
     text = f"{_EMOJI.get(word, _RESOLVED_EMOJI)} {word}: {_name(worst)} {_phrase(worst)}{more}"
-    return {"type": "header", "text": _plain(_cut(text, MAX_HEADER))}
+    return {"type": "header", "text": plain_text(cut(text, MAX_HEADER))}
 
 
 def _buttons(changes: Sequence[Transition], dashboard_url: str | None) -> list[dict[str, Any]]:
@@ -275,7 +313,7 @@ def _buttons(changes: Sequence[Transition], dashboard_url: str | None) -> list[d
     for i, (url, change) in enumerate(list(links.items())[:MAX_BUTTONS]):
         page = change.reading.page if change.reading and change.reading.page else "dashboard"
         text = f"Open {page}" if len(links) == 1 else f"{_name(change)}: {page}"
-        button = {"type": "button", "text": _plain(_cut(text, MAX_BUTTON_TEXT)), "url": url}
+        button = {"type": "button", "text": plain_text(cut(text, MAX_BUTTON_TEXT)), "url": url}
         buttons.append({**button, "action_id": f"open_{i}"})
     return buttons
 
@@ -285,35 +323,6 @@ def _page_url(dashboard_url: str, reading: Reading) -> str:
     page = f"{base}/{reading.page}" if reading.page else base
     url = f"{page}?{urlencode(dict(reading.query))}" if reading.query else page
     return url if len(url) <= MAX_URL else page  # a page without its filters beats no link
-
-
-def _check_url(dashboard_url: str | None) -> None:
-    if dashboard_url and not dashboard_url.startswith(("http://", "https://")):
-        raise ValueError(f"the dashboard URL must start with http:// or https://: {dashboard_url}")
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}}
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _cut(text: str, limit: int) -> str:
-    """Raw text shortened to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _clip(text: str, limit: int) -> str:
-    """Escaped text shortened to `limit`, never cutting an entity (&amp;) in half."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&", max(0, len(cut) - 5))
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
 
 
 def _number(value: float) -> str:

@@ -25,8 +25,8 @@ from alerts.slack import render_test
 from alerts.store import history, load_states, outbox, outbox_counts
 from app.alerting import alert_rules, context_for, in_account_time, silence_store
 from app.errors import CommandError
+from app.published import published_snapshot
 from app.settings import Settings
-from sync.snapshots import SnapshotReader
 from sync.status import account_now, last_heard
 
 
@@ -60,21 +60,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return _test(settings)
     if args.action == "ack":
         return _ack(settings, args)
-    reader = SnapshotReader(settings.snapshot_dir)
-    con = reader.connection()
-    if con is None:
-        raise CommandError(
-            f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
-        )
-    try:
+    with published_snapshot(settings) as con:
         if args.action == "check":
             data: Any = _check(settings, con)
         elif args.action == "status":
             data = _status(settings, con)
         else:
             data = [_row(item) for item in history(con, limit=args.limit)]
-    finally:
-        reader.close()
     if args.json:
         print(json.dumps(data, indent=2, default=str))
     else:

@@ -9,7 +9,7 @@ and the file show the same charts.
 from __future__ import annotations
 
 import html as markup
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -41,35 +41,19 @@ def charts(review: WeeklyReview) -> list[tuple[str, go.Figure]]:
     return [(title, figure) for title, figure in found if figure is not None]
 
 
-def _halves(
-    review: WeeklyReview, points: Sequence[SeriesPoint]
-) -> tuple[list[SeriesPoint], list[SeriesPoint]]:
-    """`points` split into this week's and last week's days."""
-    this = [point for point in points if review.week.start <= point.day <= review.week.end]
-    last = [point for point in points if review.previous.start <= point.day <= review.previous.end]
-    return this, last
-
-
 def success_chart(review: WeeklyReview) -> go.Figure | None:
     """This week's and last week's daily success rate, day by day of the week."""
     points = review.series.get("payments.success_rate", ())
     if all(point.value is None for point in points):
         return None
-    figure = go.Figure()
-    this, last = _halves(review, points)
-    for week, own, color in ((review.previous, last, LAST_WEEK), (review.week, this, THIS_WEEK)):
-        figure.add_trace(
-            go.Scatter(
-                x=[f"{point.day:%a}" for point in own],
-                y=[point.value for point in own],
-                name=str(week),
-                mode="lines+markers",
-                line={"color": color},
-                connectgaps=True,  # a day without attempts has no rate: join its neighbours
-                text=[f"{point.day:%Y-%m-%d}" for point in own],
-                hovertemplate="%{text}: %{y:.2%}<extra>" + str(week) + "</extra>",
-            )
-        )
+    figure = _week_lines(
+        review,
+        points,
+        x=lambda point: f"{point.day:%a}",
+        text=lambda point: f"{point.day:%Y-%m-%d}",
+        hover="%{text}: %{y:.2%}",
+        connectgaps=True,  # a day without attempts has no rate: join its neighbours
+    )
     figure.update_yaxes(tickformat=".1%", title="Succeeded ÷ attempted")
     figure.update_xaxes(title="Day of the week (UTC)")
     return _layout(figure)
@@ -121,20 +105,13 @@ def mrr_chart(review: WeeklyReview) -> go.Figure | None:
     points = [point for point in review.series.get("mrr", ()) if point.value is not None]
     if not points:
         return None
-    figure = go.Figure()
-    this, last = _halves(review, points)
-    for week, own, color in ((review.previous, last, LAST_WEEK), (review.week, this, THIS_WEEK)):
-        figure.add_trace(
-            go.Scatter(
-                x=[point.day for point in own],
-                y=[point.value for point in own],
-                name=str(week),
-                mode="lines+markers",
-                line={"color": color},
-                text=[money_text(point.value, review.currency) for point in own],
-                hovertemplate="%{x|%Y-%m-%d}: %{text}<extra>" + str(week) + "</extra>",
-            )
-        )
+    figure = _week_lines(
+        review,
+        points,
+        x=lambda point: point.day,
+        text=lambda point: money_text(point.value, review.currency),
+        hover="%{x|%Y-%m-%d}: %{text}",
+    )
     figure.update_yaxes(title=f"MRR ({review.currency.upper()})", tickformat=",")
     figure.update_xaxes(title="Day (UTC)", tickformat="%a %d %b")
     return _layout(figure)
@@ -171,6 +148,45 @@ def movements_chart(review: WeeklyReview) -> go.Figure | None:
     figure.update_layout(barmode="group")
     figure.update_yaxes(title=f"MRR ({review.currency.upper()})", tickformat=",")
     return _layout(figure)
+
+
+def _week_lines(
+    review: WeeklyReview,
+    points: Sequence[SeriesPoint],
+    *,
+    x: Callable[[SeriesPoint], object],
+    text: Callable[[SeriesPoint], str],
+    hover: str,
+    connectgaps: bool | None = None,
+) -> go.Figure:
+    """A line of `points` for each week, last week's first (under, in its receding colour):
+    `x` and `text` (what `hover` may show as %{text}) are a point's, and the hover box names
+    the week."""
+    figure = go.Figure()
+    this, last = _halves(review, points)
+    for week, own, color in ((review.previous, last, LAST_WEEK), (review.week, this, THIS_WEEK)):
+        figure.add_trace(
+            go.Scatter(
+                x=[x(point) for point in own],
+                y=[point.value for point in own],
+                name=str(week),
+                mode="lines+markers",
+                line={"color": color},
+                connectgaps=connectgaps,
+                text=[text(point) for point in own],
+                hovertemplate=hover + "<extra>" + str(week) + "</extra>",
+            )
+        )
+    return figure
+
+
+def _halves(
+    review: WeeklyReview, points: Sequence[SeriesPoint]
+) -> tuple[list[SeriesPoint], list[SeriesPoint]]:
+    """`points` split into this week's and last week's days."""
+    this = [point for point in points if review.week.start <= point.day <= review.week.end]
+    last = [point for point in points if review.previous.start <= point.day <= review.previous.end]
+    return this, last
 
 
 def _layout(figure: go.Figure, legend_y: float = 1.12) -> go.Figure:

@@ -27,6 +27,7 @@ from alerts.store import OutboxRow, outbox
 from app import dashboard_process
 from app.alerting import queue_digest
 from app.errors import CommandError
+from app.published import published_snapshot
 from app.scheduler import InstanceLock
 from app.service import open_master
 from app.settings import Settings
@@ -35,7 +36,6 @@ from app.weekly_export import write_html, write_pdf
 from app.weekly_tables import TOPICS, change_text, value_text, week_caption
 from metrics.weekly import review_json
 from metrics.weekly_model import IsoWeek, WeeklyReview
-from sync.snapshots import SnapshotReader
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -191,13 +191,7 @@ def _week(text: str | None) -> IsoWeek | None:
 def _read_review(settings: Settings, week: IsoWeek | None) -> WeeklyReview:
     """The review of `week` (default: the last complete one) from the published snapshot; a
     week that has not begun on the account's clock is an error, not a page of zeros."""
-    reader = SnapshotReader(settings.snapshot_dir)
-    con = reader.connection()
-    if con is None:
-        raise CommandError(
-            f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
-        )
-    try:
+    with published_snapshot(settings) as con:
         today = account_moment(settings, con).date()
         if week is not None and week.start > today:
             raise CommandError(
@@ -205,8 +199,6 @@ def _read_review(settings: Settings, week: IsoWeek | None) -> WeeklyReview:
                 f"{today.isoformat()}, in {settings.timezone})"
             )
         return review_for(settings, con, week)
-    finally:
-        reader.close()
 
 
 def _path(text: str) -> Path:

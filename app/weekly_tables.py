@@ -8,8 +8,9 @@ decline reasons) stays as typed: a consumer shows it as plain text, never as mar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import TypeVar
 
 import pandas as pd
 
@@ -52,6 +53,7 @@ WORSE_WHEN_UP = frozenset(
     }
 )
 NO_CHANGE = "no change"
+Row = TypeVar("Row")
 
 
 def value_text(figure: Figure, value: float | None) -> str:
@@ -93,120 +95,89 @@ def change_text(figure: Figure) -> str:
 
 def figures_table(review: WeeklyReview) -> pd.DataFrame:
     """Every checklist figure: topic, label, this week, last week, change, its page's path."""
-    return pd.DataFrame(
-        [
-            {
-                "Topic": TOPICS.get(figure.topic, figure.topic),
-                "Figure": figure.label,
-                str(review.week): value_text(figure, figure.this_week),
-                str(review.previous): value_text(figure, figure.last_week),
-                "Change": change_text(figure),
-                "Details": figure.link,
-            }
-            for figure in review.figures
-        ],
-        columns=["Topic", "Figure", str(review.week), str(review.previous), "Change", "Details"],
+    return _table(
+        review.figures,
+        {
+            "Topic": lambda figure: TOPICS.get(figure.topic, figure.topic),
+            "Figure": lambda figure: figure.label,
+            str(review.week): lambda figure: value_text(figure, figure.this_week),
+            str(review.previous): lambda figure: value_text(figure, figure.last_week),
+            "Change": change_text,
+            "Details": lambda figure: figure.link,
+        },
     )
 
 
 def failures_table(review: WeeklyReview) -> pd.DataFrame:
     """Failed payments by dimension and value, both weeks, with this week's lost volume."""
-    return pd.DataFrame(
-        [
-            {
-                "Dimension": DIMENSIONS.get(row.dimension, row.dimension),
-                "Value": row.value,
-                f"Failed {review.week}": f"{row.failures:,} of {row.attempts:,}",
-                f"Failed {review.previous}": (
-                    f"{row.last_week_failures:,} of {row.last_week_attempts:,}"
-                ),
-                f"Lost {review.week}": money_text(row.lost_amount, review.currency),
-            }
-            for row in review.failures
-        ],
-        columns=[
-            "Dimension",
-            "Value",
-            f"Failed {review.week}",
-            f"Failed {review.previous}",
-            f"Lost {review.week}",
-        ],
+    return _table(
+        review.failures,
+        {
+            "Dimension": lambda row: DIMENSIONS.get(row.dimension, row.dimension),
+            "Value": lambda row: row.value,
+            f"Failed {review.week}": lambda row: f"{row.failures:,} of {row.attempts:,}",
+            f"Failed {review.previous}": lambda row: (
+                f"{row.last_week_failures:,} of {row.last_week_attempts:,}"
+            ),
+            f"Lost {review.week}": lambda row: money_text(row.lost_amount, review.currency),
+        },
     )
 
 
 def disputes_table(review: WeeklyReview) -> pd.DataFrame:
     """The week's new and still-open disputes with Stripe's deadline and paylens' 7 days."""
-    return pd.DataFrame(
-        [
-            {
-                "Dispute": row.dispute,
-                "Opened (UTC)": _time(row.created),
-                "Amount": format_money(row.amount, row.currency),
-                "Reason": row.reason,
-                "Status": row.status,
-                "Evidence due by (UTC)": _time(row.due_by),
-                "Respond by (7 days)": _time(row.respond_by),
-                "Needs a response": "yes" if row.needs_response else "no",
-                "Customer": row.customer or "",
-                "Charge": row.charge or "",
-            }
-            for row in review.disputes
-        ],
-        columns=[
-            "Dispute",
-            "Opened (UTC)",
-            "Amount",
-            "Reason",
-            "Status",
-            "Evidence due by (UTC)",
-            "Respond by (7 days)",
-            "Needs a response",
-            "Customer",
-            "Charge",
-        ],
+    return _table(
+        review.disputes,
+        {
+            "Dispute": lambda row: row.dispute,
+            "Opened (UTC)": lambda row: _time(row.created),
+            "Amount": lambda row: format_money(row.amount, row.currency),
+            "Reason": lambda row: row.reason,
+            "Status": lambda row: row.status,
+            "Evidence due by (UTC)": lambda row: _time(row.due_by),
+            "Respond by (7 days)": lambda row: _time(row.respond_by),
+            "Needs a response": lambda row: "yes" if row.needs_response else "no",
+            "Customer": lambda row: row.customer or "",
+            "Charge": lambda row: row.charge or "",
+        },
     )
 
 
 def endpoints_table(review: WeeklyReview) -> pd.DataFrame:
     """Each webhook endpoint's week: status, events it takes, those still awaited."""
-    return pd.DataFrame(
-        [
-            {
-                "Endpoint": row.endpoint,
-                "URL": row.url,
-                "Status": row.status,
-                "Events": f"{row.deliveries:,}",
-                "Undelivered": f"{row.failures:,}",
-                "Awaited over a day": f"{row.timeouts:,}",
-                "Pending (end of week)": f"{row.pending:,}",
-            }
-            for row in review.endpoints
-        ],
-        columns=[
-            "Endpoint",
-            "URL",
-            "Status",
-            "Events",
-            "Undelivered",
-            "Awaited over a day",
-            "Pending (end of week)",
-        ],
+    return _table(
+        review.endpoints,
+        {
+            "Endpoint": lambda row: row.endpoint,
+            "URL": lambda row: row.url,
+            "Status": lambda row: row.status,
+            "Events": lambda row: f"{row.deliveries:,}",
+            "Undelivered": lambda row: f"{row.failures:,}",
+            "Awaited over a day": lambda row: f"{row.timeouts:,}",
+            "Pending (end of week)": lambda row: f"{row.pending:,}",
+        },
     )
 
 
 def movers_table(review: WeeklyReview) -> pd.DataFrame:
     """The customers behind this week's MRR movements, per kind, largest first."""
+    return _table(
+        review.movers,
+        {
+            "Movement": lambda row: row.kind,
+            "Customer": lambda row: row.customer,
+            "Name": lambda row: row.name or "",
+            "MRR change": lambda row: format_money(row.amount, review.currency),
+        },
+    )
+
+
+def _table(rows: Iterable[Row], cells: Mapping[str, Callable[[Row], object]]) -> pd.DataFrame:
+    """A row of text per item of `rows`, a column per entry of `cells` (its heading → how an
+    item reads in it); the headings stand even when there are no rows."""
     return pd.DataFrame(
-        [
-            {
-                "Movement": row.kind,
-                "Customer": row.customer,
-                "Name": row.name or "",
-                "MRR change": format_money(row.amount, review.currency),
-            }
-            for row in review.movers
-        ],
-        columns=["Movement", "Customer", "Name", "MRR change"],
+        [{heading: cell(row) for heading, cell in cells.items()} for row in rows],
+        columns=list(cells),
     )
 
 

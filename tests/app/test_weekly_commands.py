@@ -19,14 +19,11 @@ from alerts.digest import digest_blocks
 from alerts.store import outbox
 from app import cli
 from app.scheduler import InstanceLock
-from app.settings import load_settings
-from app.weekly import review_for
 from app.weekly_tables import change_text, value_text
 from metrics.weekly import review_json
 from metrics.weekly_model import IsoWeek, WeeklyReview
 from sandbox.slack_standin import SlackStandin, start_slack_standin
-from sync.snapshots import SnapshotReader
-from tests.metrics.scenarios import simulate_named, synced_snapshot
+from tests.app.weekly_fixtures import published_review, synced_weekly
 
 W10, W11 = IsoWeek(2025, 10), IsoWeek(2025, 11)
 DASHBOARD = "https://paylens.example.com"
@@ -34,9 +31,7 @@ DASHBOARD = "https://paylens.example.com"
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("weekly_cli")
-    synced_snapshot(simulate_named("weekly"), data_dir).close()
-    return data_dir
+    return synced_weekly(tmp_path_factory, "weekly_cli")
 
 
 @pytest.fixture
@@ -71,13 +66,7 @@ def paylens(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 def expected(week: IsoWeek | None) -> WeeklyReview:
     """The review as `metrics` computes it on the published snapshot."""
-    reader = SnapshotReader(load_settings().snapshot_dir)
-    con = reader.connection()
-    assert con is not None
-    try:
-        return review_for(load_settings(), con, week)
-    finally:
-        reader.close()
+    return published_review(week)
 
 
 def digest_rows(data_dir: Path) -> list[tuple[str, str, int]]:

@@ -12,16 +12,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import ui
-from app.settings import load_settings
-from app.weekly import review_for
 from app.weekly_charts import charts
 from app.weekly_export import find_chromium
 from app.weekly_tables import change_text, value_text
 from metrics.weekly_model import IsoWeek, WeeklyReview
 from sandbox.scenario import load_scenario, simulate_scenario
-from sync.snapshots import SnapshotReader
 from tests.app.pages import metrics, rows, run_page, table
-from tests.metrics.scenarios import simulate_named, synced_snapshot
+from tests.app.weekly_fixtures import published_review, synced_weekly
+from tests.metrics.scenarios import synced_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "app" / "views" / "weekly.py")
@@ -31,9 +29,7 @@ MIXED = "<script>alert(1)</script> **bold** [link](http://x) <!channel>"
 
 @pytest.fixture(scope="module")
 def weekly_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("weekly_page")
-    synced_snapshot(simulate_named("weekly"), data_dir).close()
-    return data_dir
+    return synced_weekly(tmp_path_factory, "weekly_page")
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +46,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **params: str) -> AppT
 def _review(monkeypatch: pytest.MonkeyPatch, data_dir: Path, week: IsoWeek) -> WeeklyReview:
     monkeypatch.setenv("PAYLENS_DATA_DIR", str(data_dir))
     monkeypatch.delenv("PAYLENS_FX_RATES_FILE", raising=False)
-    reader = SnapshotReader(data_dir / "snapshots")
-    con = reader.connection()
-    assert con is not None
-    try:
-        return review_for(load_settings(), con, week)
-    finally:
-        reader.close()
+    return published_review(week)
 
 
 def _deltas(at: AppTest) -> dict[str, str]:
