@@ -24,6 +24,8 @@ MODULES = (
     "bench_sync",
     "bench_metrics",
     "bench_alerts",
+    "bench_pages",
+    "bench_weekly",
     "bench_sandbox_large",
 )
 
