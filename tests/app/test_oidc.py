@@ -10,12 +10,10 @@ import base64
 import dataclasses
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.error
 import urllib.parse
@@ -36,6 +34,7 @@ from app.errors import CommandError
 from app.settings import Secret, Settings
 from sandbox.sim import Simulation
 from tests.app.oidc_provider import OidcProvider, User, pkce_challenge
+from tests.app.serving import stop, wait_healthy
 from tests.metrics.scenarios import synced_snapshot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -204,33 +203,10 @@ def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, OidcProvider, 
                 start_new_session=True,
             )
             try:
-                _wait_healthy(url, process)
+                wait_healthy(url, process)
                 yield url, provider, log
             finally:
-                _stop(process)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "paylens serve exited"
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise AssertionError(f"the dashboard did not answer at {url} within {timeout} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+                stop(process)
 
 
 @pytest.fixture

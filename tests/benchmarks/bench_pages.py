@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +47,7 @@ from sync.snapshots import publish
 from sync.store import CLOCK, set_state, transaction
 
 # bench_metrics' warehouse builder (and its BENCH_METRICS_KEEP copy), shared on purpose
+from tests.app.serving import stop, wait_healthy
 from tests.benchmarks.bench_metrics import _warehouse
 from tests.benchmarks.common import Row
 
@@ -214,38 +212,13 @@ def _serve(settings: Settings) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(process, url)
+        wait_healthy(url, process)
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("paylens serve exited before it answered")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError(f"the dashboard did not answer at {url} within {timeout} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, as a service manager stops it (`paylens serve` stops Streamlit too)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
