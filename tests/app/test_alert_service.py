@@ -8,7 +8,6 @@ the account: the test is deterministic and takes seconds, not hours.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import signal
@@ -27,12 +26,11 @@ from alerts.store import outbox
 from app import demo
 from app.alerting import AlertJob, context_for
 from app.service import open_master, sync_and_publish
-from app.settings import Secret
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import SandboxServer, start_server
+from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
-from sandbox.slack_standin import SlackStandin, start_slack_standin
-from tests.conftest import settings_for
+from sandbox.slack_standin import start_slack_standin
+from tests.app.hand_clock import HandClock, served_by_hand
 
 START = dt.datetime(2025, 2, 28, 23, 59, 59, tzinfo=dt.UTC)  # the scenario's last second
 INTERVAL = dt.timedelta(minutes=5)  # the default sync interval, in the account's time
@@ -43,14 +41,9 @@ RECOVERY = dt.datetime(2025, 3, 1, 2, 30, tzinfo=dt.UTC)
 class Account:
     """The live scenario served on a hand-moved clock, synced and alerted cycle by cycle."""
 
-    def __init__(self, server: SandboxServer, wall: list[float], standin: SlackStandin,
-                 data_dir: Path) -> None:  # fmt: skip
-        self.server, self.wall, self.standin = server, wall, standin
-        self.settings = dataclasses.replace(
-            settings_for(server, data_dir),
-            slack_webhook_url=Secret(standin.url),
-            dashboard_url="http://127.0.0.1:8501",
-        )
+    def __init__(self, live: HandClock, data_dir: Path) -> None:
+        self.server, self.wall, self.standin = live.server, live.wall, live.standin
+        self.settings = live.settings(data_dir, dashboard_url="http://127.0.0.1:8501")
         self.job = AlertJob(self.settings)
         self.con = open_master(self.settings)
         self.now = START
@@ -76,12 +69,8 @@ class Account:
 @pytest.fixture
 def account(tmp_path: Path) -> Iterator[Account]:
     sim = simulate_scenario(load_scenario(example("decline_spike_live")))
-    wall = [0.0]
-    with (
-        start_server(sim, speed=1.0, wall_clock=lambda: wall[0]) as server,
-        start_slack_standin() as standin,
-    ):
-        account = Account(server, wall, standin, tmp_path)
+    with served_by_hand(sim) as live:
+        account = Account(live, tmp_path)
         try:
             yield account
         finally:
@@ -244,18 +233,11 @@ def test_the_demo_account_fires_the_payment_alert_at_its_spike_and_resolves_it(
     now = int(dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC).timestamp())
     incidents = demo.demo_incidents(now)
     sim = simulate(42, dt.date(2026, 12, 7), "demo", now=now, incidents=incidents)
-    wall = [0.0]
     spike = incidents[-1]
     interval = dt.timedelta(seconds=demo.DEMO_INTERVAL_SECONDS * demo.DEMO_SPEED)
-    with (
-        start_server(sim, speed=1.0, wall_clock=lambda: wall[0]) as server,
-        start_slack_standin() as standin,
-    ):
-        settings = dataclasses.replace(
-            settings_for(server, tmp_path),
-            slack_webhook_url=Secret(standin.url),
-            sync_interval_seconds=demo.DEMO_INTERVAL_SECONDS,
-        )
+    with served_by_hand(sim) as live:
+        wall, standin = live.wall, live.standin
+        settings = live.settings(tmp_path, sync_interval_seconds=demo.DEMO_INTERVAL_SECONDS)
         job = AlertJob(settings, account_speed=demo.DEMO_SPEED)
         con = open_master(settings)
         try:

@@ -31,9 +31,8 @@ from app.settings import Secret, Settings, SettingsError, load_settings
 from app.weekly import review_for
 from metrics.weekly_model import IsoWeek
 from sandbox.scenario import load_scenario, simulate_scenario
-from sandbox.server import start_server
-from sandbox.slack_standin import SlackStandin, start_slack_standin
-from tests.conftest import settings_for
+from sandbox.slack_standin import SlackStandin
+from tests.app.hand_clock import served_by_hand
 from tests.metrics.scenarios import OWN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,18 +72,9 @@ class Account:
 @pytest.fixture
 def account(tmp_path: Path) -> Iterator[Account]:
     sim = simulate_scenario(load_scenario(OWN / "weekly.toml"), until=dt.date(2025, 3, 16))
-    wall = [0.0]
-    with (
-        start_server(sim, speed=1.0, wall_clock=lambda: wall[0]) as server,
-        start_slack_standin() as standin,
-    ):
-        settings = dataclasses.replace(
-            settings_for(server, tmp_path),
-            slack_webhook_url=Secret(standin.url),
-            dashboard_url=DASHBOARD,
-            timezone="Asia/Tokyo",
-        )
-        yield Account(settings, standin, wall)
+    with served_by_hand(sim) as live:
+        settings = live.settings(tmp_path, dashboard_url=DASHBOARD, timezone="Asia/Tokyo")
+        yield Account(settings, live.standin, live.wall)
 
 
 @contextmanager
