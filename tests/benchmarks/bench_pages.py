@@ -57,6 +57,14 @@ WARM_RUNS = 3
 STABLE_MS = 600
 TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1400}
+# The floor: Streamlit alone, a title and a line; and a title with one small Plotly chart (the
+# first chart on a page loads Plotly's bundle, ~4.7 MB of JavaScript, in every new tab).
+FLOORS = (
+    ("a title only", 'st.title("floor")\nst.write("nothing else")'),
+    ("a title and one Plotly chart",
+     'import plotly.graph_objects as go\nst.title("floor")\n'
+     "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))"),
+)  # fmt: skip
 # Installed in every page before its scripts: on each animation frame, whether the page is
 # settled, and the moment (ms from navigation) it last became so (null while it is not).
 WATCH = """(() => {
@@ -112,6 +120,7 @@ def rows() -> list[Row]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
             try:
+                found += [_floor_row(browser, Path(tmp), name, body) for name, body in FLOORS]
                 found += [_page_row(browser, settings, spec, preset) for spec in available_pages()]
             finally:
                 browser.close()
@@ -149,16 +158,36 @@ def _record_sync(con: duckdb.DuckDBPyConnection, now: datetime, machine_now: dat
         set_state(con, CLOCK, {"offset_seconds": offset}, now)
 
 
+def _floor_row(browser: Any, tmp: Path, name: str, body: str) -> Row:
+    """The framework's own time, measured the same way: a Streamlit script of `body` alone
+    (no data, no paylens), served by `streamlit run`; what no page can be faster than."""
+    script = tmp / f"floor_{name.split()[0]}.py"
+    script.write_text(f"import streamlit as st\n{body}\n", encoding="utf-8")
+    port = _free_port()
+    command = ["-m", "streamlit", "run", str(script), "--server.headless=true",
+               f"--server.port={port}", "--server.address=127.0.0.1"]  # fmt: skip
+    with _serving(command, {}, port) as url:
+        opens = _opens(browser, url + "/")
+    warm = [opened.seconds for opened in opens[1:] if opened.seconds is not None]
+    result = f"{_seconds(opens[0].seconds)} / {_seconds(min(warm, default=None))} s"
+    return Row(f"dashboard: floor, {name}, cold / warm", result, "bare Streamlit, same method")
+
+
+def _opens(browser: Any, url: str) -> list[Opened]:
+    """The cold open of `url` and WARM_RUNS warm ones, each in a new tab of one context."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(script=WATCH)
+    try:
+        return [_open(context, url) for _ in range(1 + WARM_RUNS)]
+    finally:
+        context.close()
+
+
 def _page_row(browser: Any, settings: Settings, spec: PageSpec, preset: str) -> Row:
     """One page: cold on a newly started server, then warm, each open in a new tab."""
     path = "/" if spec.url_path == "overview" else f"/{spec.url_path}"
     with _serve(settings) as url:
-        context = browser.new_context(viewport=VIEWPORT)
-        context.add_init_script(script=WATCH)
-        try:
-            opens = [_open(context, url + path) for _ in range(1 + WARM_RUNS)]
-        finally:
-            context.close()
+        opens = _opens(browser, url + path)
     warm = [opened.seconds for opened in opens[1:] if opened.seconds is not None]
     result = f"{_seconds(opens[0].seconds)} / {_seconds(min(warm, default=None))} s"
     notes = f"`{preset}`; {opens[0].charts} charts; target ≤ 3 s cold, ≤ 1 s warm"
@@ -196,16 +225,23 @@ def _open(context: Any, url: str) -> Opened:
 def _serve(settings: Settings) -> Iterator[str]:
     """`paylens serve` over the data directory, on a free loopback port; yields its URL."""
     port = _free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PAYLENS_", "STRIPE_"))}
     env = {
-        **base,
         "PAYLENS_DATA_DIR": str(settings.data_dir),
         "PAYLENS_FX_RATES_FILE": str(settings.fx_rates_file),
         "PAYLENS_DASHBOARD_PORT": str(port),
     }
+    with _serving(["-m", "app.cli", "serve"], env, port) as url:
+        yield url
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """`python *command` with `env` over the environment (without its PAYLENS_ and STRIPE_
+    variables), answering on `port`; yields its URL and stops it after."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PAYLENS_", "STRIPE_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
-        env=env,
+        [sys.executable, *command],
+        env={**base, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
