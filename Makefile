@@ -3,14 +3,18 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PIP_LOG := $(VENV)/pip.log
 
 .PHONY: demo test test-fast test-slow lint bench clean chromium
 
+# pip's output goes to $(PIP_LOG), and is shown only when an install fails
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing paylens and its dev tools into $(VENV) (pip's log: $(PIP_LOG))"
+	@{ $(BIN)/python -m pip install --upgrade pip && \
+	   $(BIN)/python -m pip install -e '.[dev]'; } >$(PIP_LOG) 2>&1 || \
+	 { cat $(PIP_LOG); echo "pip failed; its log is in $(PIP_LOG)" >&2; exit 1; }
+	@touch $(STAMP)
 
 # The browser test (tests/app/test_browser.py) drives Debian's chromium through playwright's
 # executable_path: playwright never downloads a browser. Installed with apt-get when missing, as

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from alerts.model import Reading, Rule, Unit
+from metrics.degraded import degradations
 from metrics.money import format_money, minor_to_major
 from metrics.signals import (
     Driver,
@@ -247,6 +248,22 @@ def _sync_failing(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context) 
     ]
 
 
+def _sync_degraded(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context) -> list[Reading]:
+    """One condition per gap in the synced data (`metrics.degraded`), while it lasts."""
+    return [
+        Reading(
+            rule=rule.name,
+            at=context.at,
+            value=1.0,
+            segment=f"{gap.kind}:{gap.subject}",
+            label=gap.text,
+            unit="flag",
+            page="health",
+        )
+        for gap in degradations(con, context.at.date())
+    ]
+
+
 def _summary_reading(
     rule: Rule, context: Context, cache: dict[int, dict[str, float | None]]
 ) -> Reading:
@@ -339,6 +356,7 @@ _BUILTIN: dict[str, ReadingsOf] = {
     "endpoint_disabled": _endpoint_disabled,
     "sync_stale": _sync_stale,
     "sync_failing": _sync_failing,
+    "sync_degraded": _sync_degraded,
 }
 _BUILTIN_UNITS: dict[str, Unit] = {
     "payment_success": "rate",
@@ -348,6 +366,7 @@ _BUILTIN_UNITS: dict[str, Unit] = {
     "endpoint_disabled": "flag",
     "sync_stale": "intervals",
     "sync_failing": "count",
+    "sync_degraded": "flag",
 }
 
 

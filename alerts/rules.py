@@ -32,14 +32,17 @@ BUILTIN_METRICS: Mapping[str, str] = MappingProxyType(
         "endpoint_disabled": "condition per disabled webhook endpoint (segment: its id)",
         "sync_stale": "sync intervals since the last successful sync",
         "sync_failing": "consecutive failed sync runs",
+        "sync_degraded": "condition per gap in the synced data (segment: kind:table)",
     }
 )
 SYNC_METRICS = frozenset({"sync_stale", "sync_failing"})  # firing, they inhibit the others
 SAMPLED_METRICS = frozenset({"payment_success", "webhook_delivery"})  # a sample and bounds
 BASELINE_METRICS = frozenset({"payment_success"})
 EVENT_METRICS = frozenset({"dispute_new"})
-CONDITION_METRICS = frozenset({"dispute_due", "endpoint_disabled"})  # 1 while it holds
-STATE_METRICS = frozenset({"endpoint_disabled", "sync_stale", "sync_failing"})  # no window
+CONDITION_METRICS = frozenset({"dispute_due", "endpoint_disabled", "sync_degraded"})  # 1 holding
+STATE_METRICS = frozenset(
+    {"endpoint_disabled", "sync_stale", "sync_failing", "sync_degraded"}
+)  # no window
 SUMMARY_WINDOW = timedelta(days=30)  # a rule on a summary figure without a window
 DEFAULTS_SOURCE = "alerts/defaults.toml"
 

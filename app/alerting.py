@@ -232,7 +232,7 @@ class DigestJob:
         self._failing: IsoWeek | None = None  # the week whose failure was logged
 
     def __call__(self, con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
-        if not result.complete or result.status != "ok":
+        if not result.complete or result.status not in ("ok", "degraded"):
             return  # a partial warehouse or a failed sync: the week's figures may be short
         at = result.account_time or self._now()
         week = due_week(self.settings.weekly_digest, at, self.zone, ready=complete_since(con))

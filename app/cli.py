@@ -17,6 +17,7 @@ from app import alert_commands, commands, weekly_commands
 from app.errors import CommandError
 from app.settings import SettingsError, load_settings
 from sandbox import cli as sandbox_cli
+from sync.scrub import scrub, scrub_handlers
 
 log = logging.getLogger("paylens")
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")
     demo = sub.add_parser("demo", help="sandbox + sync + dashboard in one command")
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--preset", default="demo")
+    sandbox_cli.add_preset_argument(demo)
 
     sandbox = sub.add_parser("sandbox", help="run the local Stripe sandbox")
     sandbox_cli.configure_parser(sandbox, today)
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    scrub_handlers(logging.getLogger().handlers)  # no key or webhook URL reaches the log
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # and it, every job run
     args = build_parser().parse_args(argv)
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return weekly_commands.run(load_settings(), args)
         return commands.dispatch(args)
     except (SettingsError, CommandError) as exc:
-        print(f"paylens: {exc}", file=sys.stderr)
+        print(f"paylens: {scrub(str(exc))}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130

@@ -6,14 +6,12 @@ import argparse
 import json
 import sys
 
-import duckdb
-
 from app import alert_commands, dashboard_process, demo
 from app.alerting import AlertJob
 from app.errors import CommandError
 from app.progress import backfill_progress
 from app.report import build_report, format_report
-from app.scheduler import InstanceLock, Service
+from app.scheduler import Service, run_to_exit
 from app.service import sync_and_publish, utc_now
 from app.settings import Settings, load_settings
 from sandbox import cli as sandbox_cli
@@ -30,7 +28,7 @@ def dispatch(args: argparse.Namespace) -> int:
             return status(settings, as_json=args.json)
         return sync_once(settings)
     if args.command == "run":
-        return Service(settings).run()
+        return run_to_exit(Service(settings))
     if args.command == "report":
         return report(settings, args)
     if args.command == "alerts":
@@ -43,36 +41,29 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def sync_once(settings: Settings) -> int:
-    """One sync while no service runs (the instance lock is shared with `paylens run`), with
-    the alert cycle after it, as the service runs them."""
+    """One sync while no service runs (under the writer lock, which `paylens run` holds for its
+    life), with the alert cycle after it, as the service runs them."""
     alerts = AlertJob(settings)
-    lock = InstanceLock(settings.data_dir)
-    lock.acquire()
-    try:
-        with backfill_progress() as progress:
-            result = sync_and_publish(settings, progress=progress, before_publish=[alerts])
-    finally:
-        lock.release()
+    with backfill_progress() as progress:
+        result = sync_and_publish(settings, progress=progress, before_publish=[alerts])
     return 0 if result.status == "ok" else 1
 
 
 def status(settings: Settings, *, as_json: bool) -> int:
-    """The sync's state: from the master when free, else from the newest snapshot."""
-    try:
-        con = duckdb.connect(str(settings.master_path), read_only=True)
-        source = str(settings.master_path)
-    except duckdb.Error:
-        reader = SnapshotReader(settings.snapshot_dir)
-        snapshot = reader.connection()
-        if snapshot is None:
-            raise CommandError(
-                f"nothing has been synced into {settings.data_dir} yet: run `paylens sync` first"
-            ) from None
-        con, source = snapshot, f"snapshot {reader.name}"
+    """The sync's state as the newest snapshot has it. Never the master: opening it, even
+    read-only, would lock the writer out of it (DuckDB locks the whole file)."""
+    reader = SnapshotReader(settings.snapshot_dir)
+    con = reader.connection()
+    if con is None:
+        raise CommandError(
+            f"nothing has been published in {settings.data_dir} yet: the first sync publishes "
+            "once its backfill is complete (run `paylens sync`, or wait for `paylens run`)"
+        )
+    source = f"snapshot {reader.name}"
     try:
         data = sync_status(con, utc_now())
     finally:
-        con.close()
+        reader.close()
     if as_json:
         print(json.dumps(data, indent=2))
     else:

@@ -6,6 +6,10 @@ and the Slack webhook URL: it only reads published snapshots and needs neither. 
 gets Streamlit's `[auth]` configuration in a secrets file of its own (`dashboard_secrets.toml` in
 the data directory, readable by its owner only), since Streamlit reads `st.login`'s settings from
 a secrets file and nowhere else.
+
+Streamlit runs under `app.dashboard_child`, which stops it when this process ends without
+stopping it (SIGKILL, a crash). The URL is printed only once that Streamlit answers on it, and a
+port another process holds is refused before anything starts.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from app.errors import CommandError
@@ -26,6 +33,7 @@ ENTRY_POINT = Path(__file__).with_name("dashboard.py")
 AUTH_SECRETS_FILE = "dashboard_secrets.toml"  # in the data directory, mode 0600
 COOKIE_SECRET_FILE = "oidc_cookie_secret"  # in the data directory, mode 0600
 MIN_COOKIE_SECRET = 32  # characters, as PAYLENS_OIDC_COOKIE_SECRET must have
+SERVE_TIMEOUT = 60.0  # seconds for Streamlit to answer its health check after it starts
 _SECRETS_NOT_FOR_THE_DASHBOARD = (
     "STRIPE_API_KEY",
     "STRIPE_API_KEY_FILE",
@@ -62,9 +70,56 @@ def start(settings: Settings) -> subprocess.Popen[bytes]:
     options = _streamlit_options(settings)
     if settings.oidc_enabled:
         options["secrets.files"] = str(write_auth_secrets(settings))
-    command = [sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT)]
+    command = [sys.executable, "-m", "app.dashboard_child", str(os.getpid()), "run"]
+    command.append(str(ENTRY_POINT))
     command += [f"--{name}={value}" for name, value in options.items()]
     return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def check_port_free(settings: Settings) -> None:
+    """Refuse (CommandError) when another process listens on the dashboard's address and port:
+    Streamlit would fail to bind, while a browser sent there would reach that other server."""
+    family = socket.AF_INET6 if ":" in settings.dashboard_address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Streamlit binds
+        try:
+            probe.bind((settings.dashboard_address, settings.dashboard_port))
+        except OSError:
+            raise CommandError(
+                f"port {settings.dashboard_port} on {settings.dashboard_address} is in use by "
+                "another process: stop it, or set PAYLENS_DASHBOARD_PORT to a free port"
+            ) from None
+
+
+def wait_until_served(
+    process: subprocess.Popen[bytes], settings: Settings, timeout: float = SERVE_TIMEOUT
+) -> None:
+    """Return once the Streamlit `process` answers its health check; CommandError if it exits
+    first or `timeout` seconds pass."""
+    health = f"{_local_url(settings)}/_stcore/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandError(
+                f"the dashboard stopped (exit {process.returncode}) before it served "
+                f"{url(settings)}"
+            )
+        try:
+            with urllib.request.urlopen(health, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError(f"the dashboard did not answer at {url(settings)} within {timeout:g} s")
+
+
+def _local_url(settings: Settings) -> str:
+    """Where this machine reaches the dashboard: a wildcard address through loopback."""
+    address = settings.dashboard_address
+    if address != "localhost" and ipaddress.ip_address(address).is_unspecified:
+        address = "::1" if ":" in address else "127.0.0.1"
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{settings.dashboard_port}"
 
 
 def redirect_uri(settings: Settings) -> str:
@@ -174,6 +229,7 @@ def _streamlit_options(settings: Settings) -> dict[str, str]:
         "server.fileWatcherType": "none",
         "browser.gatherUsageStats": "false",
         "client.toolbarMode": "viewer",
+        "client.showErrorDetails": "none",  # a generic message: no traceback, path or text
     }
 
 
@@ -200,13 +256,25 @@ def url(settings: Settings) -> str:
 
 def serve(settings: Settings) -> int:
     """`paylens serve`: run the dashboard until interrupted (Ctrl-C or SIGTERM, as a service
-    manager stops it; either way Streamlit, in its own process group, is stopped too)."""
-    process = start(settings)
+    manager stops it; either way Streamlit, in its own process group, is stopped too).
+
+    Steps: refuse an unguarded binding or a port in use; catch SIGTERM (before Streamlit
+    starts: a stop that came in between would leave it running); start; print the URL once it
+    answers; wait; stop it, with further signals ignored so a second SIGTERM cannot cut the
+    stop short."""
+    check_binding(settings)
+    check_port_free(settings)
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"paylens dashboard: {url(settings)}", flush=True)
+    process: subprocess.Popen[bytes] | None = None
     try:
+        process = start(settings)
+        wait_until_served(process, settings)
+        print(f"paylens dashboard: {url(settings)}", flush=True)
         return process.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        stop(process)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if process is not None:
+            stop(process)

@@ -5,7 +5,8 @@ with a live clock (the simulated business keeps running, `DEMO_SPEED` times fast
 time, so new signups, charges, failures and events keep arriving); run the sync service against
 it, a cycle every `DEMO_INTERVAL_SECONDS` (on the sandbox's clock, which it sends as Stripe sends
 its own, in every answer's `Date`); start the dashboard once the first snapshot is published
-and print its URL; on Ctrl-C or SIGTERM stop the service, the dashboard's process group and the
+and print its URL once it answers there (a port another process holds is refused at the start);
+on Ctrl-C or SIGTERM stop the service, the dashboard's process group and the
 sandbox, leaving no process behind.
 
 The account has steady checkout traffic and, `DEMO_SPIKE_AFTER` into the demo, a decline spike
@@ -24,8 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from app import dashboard_process
-from app.scheduler import Service
-from app.service import utc_now
+from app.errors import CommandError
+from app.scheduler import Service, run_to_exit
+from app.service import InstanceLock, utc_now
 from app.settings import Secret, Settings
 from sandbox.incidents import Incident
 from sandbox.server import start_server
@@ -45,11 +47,22 @@ DEMO_SPIKE_FOR = timedelta(seconds=90)  # of wall time: an hour and a half of th
 
 def run(settings: Settings, *, seed: int, preset: str) -> int:
     dashboard_process.check_binding(settings)
+    dashboard_process.check_port_free(settings)
+    # the writer lock before anything is cleared: a second demo must not wipe the first's files
+    lock = InstanceLock(demo_data_dir(settings))
+    lock.acquire()
+    try:
+        return _run(settings, seed=seed, preset=preset, lock=lock)
+    finally:
+        lock.release()  # a no-op once the service has released it
+
+
+def _run(settings: Settings, *, seed: int, preset: str, lock: InstanceLock) -> int:
     started = utc_now()
     log.info("simulating the %r sandbox business (seed %d) up to now", preset, seed)
     incidents = demo_incidents(int(started.timestamp()))
     sim = simulate(seed, started.date(), preset, now=int(started.timestamp()), incidents=incidents)
-    shutil.rmtree(demo_data_dir(settings), ignore_errors=True)  # each demo starts afresh
+    _clear(demo_data_dir(settings), keep=lock.path)  # each demo starts afresh
     server = start_server(sim, speed=DEMO_SPEED)
     standin = start_slack_standin() if settings.slack_webhook_url is None else None
     try:
@@ -70,14 +83,14 @@ def run(settings: Settings, *, seed: int, preset: str) -> int:
             )
         _provide_example_rates(demo_settings)
         log.info("sandbox serving at %s, its clock running %gx", server.url, DEMO_SPEED)
-        service = Service(demo_settings, account_speed=DEMO_SPEED)
+        service = Service(demo_settings, account_speed=DEMO_SPEED, lock=lock)
         threading.Thread(
             target=_start_dashboard_after_first_cycle,
             args=(service, started + DEMO_SPIKE_AFTER, standin is not None),
             daemon=True,
             name="demo-dashboard",
         ).start()
-        return service.run()
+        return run_to_exit(service)
     finally:
         server.shutdown()
         if standin is not None:
@@ -109,15 +122,35 @@ def demo_data_dir(settings: Settings) -> Path:
     return settings.data_dir / "demo"
 
 
+def _clear(directory: Path, keep: Path) -> None:
+    """Delete everything in `directory` but `keep` (the lock file, held: deleting it would let
+    another demo lock a new file of the same name)."""
+    for entry in directory.iterdir() if directory.is_dir() else ():
+        if entry == keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def _start_dashboard_after_first_cycle(service: Service, spike_at: datetime, local: bool) -> None:
-    """Wait for the first snapshot, then start the dashboard; the service stops it on exit."""
+    """Wait for the first snapshot, then start the dashboard and, once it answers, print its
+    URL; the service stops it on exit. A dashboard that cannot serve stops the demo."""
     snapshots = service.settings.snapshot_dir
     while current_snapshot(snapshots) is None and not service.stopping.is_set():
         service.stopping.wait(0.2)
     if service.stopping.is_set():
         return
-    process = dashboard_process.start(service.settings)
-    service.on_stop.append(lambda: dashboard_process.stop(process))
+    try:
+        dashboard_process.check_port_free(service.settings)  # taken since the demo started?
+        process = dashboard_process.start(service.settings)
+        service.on_stop.append(lambda: dashboard_process.stop(process))
+        dashboard_process.wait_until_served(process, service.settings)
+    except CommandError as exc:
+        log.error("%s; stopping the demo", exc)
+        service.stop()
+        return
     print(
         f"\npaylens demo: open {dashboard_process.url(service.settings)}  (Ctrl-C stops it all)\n"
         f"the same numbers on the command line: PAYLENS_DATA_DIR={service.settings.data_dir} "

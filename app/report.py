@@ -5,7 +5,9 @@ Every key is documented in docs/METRICS.md ("The report contract"). The figures 
 the `Summary`. Money is in major units of the reporting currency, unrounded (`mrr_by_currency`
 and `cohort_retention`: each currency's own major units); rates are fractions (0..1 except
 Stripe's trial conversion) and null where they have no denominator. When an FX rate is missing,
-the converted amounts are null and `warnings` says which rate. The Overview page reads the same
+the converted amounts are null and `warnings` says which rate; `warnings` also lists what the
+warehouse is missing (`metrics.degraded`: quarantined objects, unavailable resources, items
+with an unknown price), with counts and what each affects. The Overview page reads the same
 `Summary`, so the two can never disagree.
 """
 
@@ -18,9 +20,11 @@ import duckdb
 
 from app.settings import Settings
 from metrics.churn import ChurnSettings
+from metrics.coverage import beyond_data
 from metrics.fx import FxError, load_rates_csv
 from metrics.money import format_money
 from metrics.summary import FX_NO_RATES, Rates, Summary, summarise
+from sync.status import last_heard
 
 DEFAULT_PERIOD_DAYS = 30
 SUCCESS_RATE_DAYS = 7  # the Overview page's window
@@ -44,7 +48,7 @@ def fx_rates(settings: Settings) -> Rates:
     if path is None:
         return None
     try:
-        return load_rates_csv(path)
+        return load_rates_csv(path, settings.reporting_currency)
     except FxError as exc:
         return exc
 
@@ -76,7 +80,11 @@ def build_report(
     since: date | None = None,
 ) -> dict[str, Any]:
     """The report for the end of `as_of`; flows over (since, as_of], by default 30 days."""
-    return report_dict(summary_for(con, settings, as_of, since), settings)
+    data = report_dict(summary_for(con, settings, as_of, since), settings)
+    heard = last_heard(con)
+    beyond = beyond_data(as_of, None if heard is None else heard.date())
+    data["warnings"] += [] if beyond is None else [beyond]
+    return data
 
 
 def report_dict(summary: Summary, settings: Settings) -> dict[str, Any]:
@@ -124,7 +132,10 @@ def report_dict(summary: Summary, settings: Settings) -> dict[str, Any]:
         "cohort_retention": [
             {**vars(row), "cohort": row.cohort.isoformat()} for row in summary.cohorts
         ],
-        "warnings": warning_texts(summary, settings),
+        "warnings": [
+            *warning_texts(summary, settings),
+            *(degradation.text for degradation in summary.degradations),
+        ],
     }
 
 

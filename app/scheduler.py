@@ -2,9 +2,9 @@
 
 An APScheduler 3 `BlockingScheduler` runs the cycle with `max_instances=1` (a slow cycle is
 never doubled), `coalesce=True` (cycles missed while one ran collapse into one) and a misfire
-grace of minutes (a late cycle still runs). The process holds an exclusive lock on
-`<data>/paylens.lock` for its lifetime, so a second `paylens run` stops at once with a clear
-message, and it keeps the master file open: it is the warehouse's only writer.
+grace of minutes (a late cycle still runs). The process holds the writer lock
+(`<data>/master.lock`, `sync.lock`) for its lifetime, so a second writer stops at once with a
+clear message, and it keeps the master file open: it is the warehouse's only writer.
 
 `Service.after_sync` hooks run inside every cycle, on the open master connection, before the
 snapshot is published: the first is the alert job (`app.alerting.AlertJob`: evaluate the rules
@@ -16,67 +16,34 @@ weekly digest when it is due (`app.alerting.DigestJob`; not without a webhook, n
 
 SIGTERM (or Ctrl-C) asks the running cycle to stop: the backfill stops handing out pages,
 flushes what it has (its windows stay resumable) and records the run as `abandoned`; an events
-poll is short and finishes. Then the process exits 0.
+poll is short and finishes. Then the process exits 0. A cycle stuck in a stalled read is waited
+for no longer than the request timeout (`run_to_exit`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
-from typing import IO
 
 import duckdb
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.alerting import DELIVERY_SECONDS, AlertJob, DigestJob
-from app.errors import CommandError
-from app.service import open_master, sync_and_publish
+from app.service import InstanceLock, open_master, sync_and_publish
 from app.settings import Settings
 from sync.engine import RunResult
+from sync.snapshots import remove_stale_temps
 
+__all__ = ["InstanceLock", "Service", "run_to_exit"]
 log = logging.getLogger("paylens.service")
 Hook = Callable[[duckdb.DuckDBPyConnection, RunResult], None]
-
-
-class InstanceLock:
-    """An exclusive advisory lock on a file in the data directory, held while the service runs."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "paylens.lock"
-        self._handle: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held for life)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise CommandError(
-                f"another `paylens run` is already running for {self.path.parent} "
-                f"(pid {holder}); stop it first"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
 
 
 class Service:
@@ -86,10 +53,18 @@ class Service:
         *,
         interval_seconds: float | None = None,
         account_speed: float = 1.0,
+        lock: InstanceLock | None = None,
     ) -> None:
         """`account_speed`: account seconds per machine second (the demo's sandbox runs 60×
-        faster than Stripe's 1), for the alert rules that count sync intervals."""
+        faster than Stripe's 1), for the alert rules that count sync intervals. `lock`: the
+        writer lock, when the caller took it already (the demo, before clearing its directory);
+        else `run` takes it."""
         self.settings = settings
+        self.lock = lock or InstanceLock(settings.data_dir)
+        # True once `run` has returned while a cycle was still stuck in a read from Stripe (see
+        # `run_to_exit`); `publishing`: the running cycle is past its reads
+        self.stuck = False
+        self.publishing = threading.Event()
         self.interval = interval_seconds or settings.sync_interval_seconds
         self.stopping = threading.Event()
         # the master's writers between cycles (alert delivery) and the publish take turns
@@ -129,11 +104,14 @@ class Service:
             )
 
     def run(self) -> int:
-        """Steps: take the instance lock; open the master; schedule until stopped; clean up."""
-        lock = InstanceLock(self.settings.data_dir)
-        lock.acquire()
+        """Steps: take the writer lock; open the master; remove what an interrupted publish
+        left; schedule until stopped; wait for the running cycle (`_wait_for_cycle`); clean up."""
+        self.lock.acquire()
         try:
             self._con = open_master(self.settings)
+            removed = remove_stale_temps(self.settings.snapshot_dir)
+            if removed:
+                log.info("removed %d unfinished snapshot copies", len(removed))
             self._install_signals()
             log.info(
                 "paylens service: a sync every %ss into %s", self.interval, self.settings.data_dir
@@ -145,16 +123,35 @@ class Service:
                     self.settings.timezone,
                 )
             self.scheduler.start()
-            with self._busy:  # the cycle that was running when asked to stop has ended
-                pass
+            self.stuck = not self._wait_for_cycle()
         finally:
             for callback in self.on_stop:
                 callback()
-            if self._con is not None:
-                self._con.close()
-            lock.release()
+            if not self.stuck:  # else the stuck cycle still uses both; the exit drops them
+                if self._con is not None:
+                    self._con.close()
+                self.lock.release()
         log.info("paylens service stopped")
         return 0
+
+    def _wait_for_cycle(self) -> bool:
+        """Wait for the cycle that was running when asked to stop; False if it is still reading
+        from Stripe after the request timeout. A read stalled on the network cannot be cut
+        short (the SDK retries it, each try up to the timeout), and a stop must not wait for
+        minutes: what that cycle had not committed is read again at the next start, as after
+        a kill. A cycle past its reads (history, metrics, alerts, publish) is waited for."""
+        if self._busy.acquire(timeout=self.settings.sync_timeout_seconds):
+            self._busy.release()
+            return True
+        if self.publishing.is_set():
+            with self._busy:
+                return True
+        log.warning(
+            "the running sync is still waiting on Stripe after %g s; stopping without it "
+            "(what it had not committed is fetched again at the next start)",
+            self.settings.sync_timeout_seconds,
+        )
+        return False
 
     def stop(self, *_args: object) -> None:
         """Ask the running cycle to wrap up and the scheduler to end (signal-handler safe)."""
@@ -167,18 +164,23 @@ class Service:
         if self.stopping.is_set() or self._con is None:
             return
         with self._busy:
+            self.publishing.clear()
             try:
                 result = sync_and_publish(
                     self.settings,
                     should_stop=self.stopping.is_set,
                     con=self._con,
-                    before_publish=self.after_sync,
+                    before_publish=[self._past_reads, *self.after_sync],
                     publish_lock=self.write_lock,
                 )
                 self.cycles.append(result)
             except Exception as exc:
                 log.error("sync cycle failed: %s", exc)
                 self.cycles.append(None)
+
+    def _past_reads(self, _con: duckdb.DuckDBPyConnection, _result: RunResult) -> None:
+        """The first hook of every cycle: its reads are over (see `_wait_for_cycle`)."""
+        self.publishing.set()
 
     def deliver(self) -> None:
         """Send the alert outbox between syncs, on a connection of its own."""
@@ -200,3 +202,16 @@ class Service:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, handler)
             signal.signal(signal.SIGINT, handler)
+
+
+def run_to_exit(service: Service) -> int:
+    """Run `service` as the command's whole life: if it returned with a cycle stuck in a read
+    (`Service._wait_for_cycle`), end the process now, as its thread cannot be interrupted and
+    would hold the exit for minutes; the warehouse survives that as it survives a kill."""
+    code = service.run()
+    if service.stuck:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -18,6 +18,7 @@ from sync.backfill import Options, Progress
 from sync.client import AuthError, StripeReader
 from sync.engine import RunResult, sync
 from sync.limits import RateLimiter, default_rate
+from sync.lock import WarehouseLocked, WriterLock
 from sync.snapshots import publish
 from sync.store import open_warehouse
 
@@ -60,9 +61,10 @@ def sync_and_publish(
     before_publish: Sequence[Callable[[duckdb.DuckDBPyConnection, RunResult], None]] = (),
     publish_lock: AbstractContextManager[Any] | None = None,
 ) -> RunResult:
-    """Steps: open the master file (unless given); sync (on Stripe's clock, which the reader
-    takes from Stripe's answers); store the MRR segments (`metrics.refresh`); publish a snapshot
-    for the readers (named by the machine's clock: the files are this machine's, sorted by name).
+    """Steps: take the writer lock and open the master file (unless given a connection); sync
+    (on Stripe's clock, which the reader takes from Stripe's answers); store the MRR segments
+    (`metrics.refresh`); publish a snapshot for the readers (named by the machine's clock: the
+    files are this machine's, sorted by name).
 
     A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
     published only when the warehouse holds a complete backfill, so readers never see half of
@@ -71,8 +73,15 @@ def sync_and_publish(
     alert delivery job writes between cycles under the same lock).
     """
     reader = build_reader(settings)
-    own = con is None
-    con = open_master(settings) if con is None else con
+    lock = InstanceLock(settings.data_dir) if con is None else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        con = open_master(settings) if con is None else con
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         result = sync(
             reader,
@@ -95,8 +104,9 @@ def sync_and_publish(
                 snapshot = publish(con, settings.master_path, settings.snapshot_dir, utc_now())
             published = snapshot.name
     finally:
-        if own:
+        if lock is not None:  # the file first: the lock guards it until it is closed
             con.close()
+            lock.release()
     _log_result(result, published)
     return result
 
@@ -107,7 +117,20 @@ def _log_result(result: RunResult, published: str | None) -> None:
     if result.status == "ok":
         log.info("sync %s ok: %d reads; %s; %s", result.kind, result.reads, objects, where)
         return
+    if result.status == "abandoned":  # a stop was asked for: nothing went wrong
+        log.info("sync %s stopped on request after %d reads; %s", result.kind, result.reads, where)
+        return
     errors = "; ".join(f"{name}: {error}" for name, error in result.errors.items())
+    if result.status == "degraded":  # synced and published, with gaps every surface names
+        log.warning(
+            "sync %s degraded: %d reads; %s; %s; %s",
+            result.kind,
+            result.reads,
+            result.error or errors,
+            objects,
+            where,
+        )
+        return
     log.error(
         "sync %s %s after %d reads: %s; %s",
         result.kind,
@@ -118,7 +141,20 @@ def _log_result(result: RunResult, published: str | None) -> None:
     )
 
 
+class InstanceLock(WriterLock):
+    """The warehouse's writer lock (`sync.lock`), refusing in one line (a CommandError). Held
+    by `paylens run` for its life, and by `paylens sync` and the digest post while they write."""
+
+    def acquire(self) -> None:
+        try:
+            super().acquire()
+        except WarehouseLocked as exc:
+            raise CommandError(str(exc)) from None
+
+
 def open_master(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The master read-write; callers hold the writer lock (`sync.lock`) first. DuckDB's own
+    lock still refuses a program that is not paylens."""
     try:
         return open_warehouse(settings.master_path)
     except duckdb.IOException as exc:

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts.digest import DEFAULT_SCHEDULE, Schedule, parse_schedule
+from metrics.iso4217 import is_iso_currency
 
 STRIPE_API_BASE = "https://api.stripe.com"
 OIDC_DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -193,9 +194,12 @@ def _port(name: str, raw: str) -> int:
 
 
 def _currency(name: str, raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z]{3}", raw):
-        raise SettingsError(f"{name} must be a three-letter ISO currency code, got {raw!r}")
-    return raw.lower()
+    """An active ISO 4217 code ("CHF", "chf"), kept in lower case as Stripe writes codes."""
+    if not is_iso_currency(raw.strip()):
+        raise SettingsError(
+            f"{name} must be an active ISO 4217 currency code such as USD, EUR or CHF, got {raw!r}"
+        )
+    return raw.strip().lower()
 
 
 def _address(name: str, raw: str) -> str:

@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAuthError, StreamlitPageNotFoundError
 
 from app.settings import Settings, load_settings
+from metrics.degraded import degradations
 from sync.runs import latest_runs
 from sync.snapshots import SnapshotReader, current_snapshot
 from sync.status import account_now, last_heard
@@ -196,7 +197,8 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
     """A read-only connection to the current snapshot and its name (the cache key).
 
     Each page run opens its own connection and closes it after: opening is cheap, and no
-    connection is shared between Streamlit's session threads.
+    connection is shared between Streamlit's session threads. Every page opens the snapshot
+    here, so this is where the banner of what the data is missing is shown (`degraded_banner`).
     """
     reader = SnapshotReader(settings().snapshot_dir)
     con = reader.connection()
@@ -205,9 +207,22 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this satisfies the type checker
     try:
+        degraded_banner(con, reader.name)
         yield con, reader.name
     finally:
         reader.close()
+
+
+def degraded_banner(con: duckdb.DuckDBPyConnection, snapshot_name: str) -> None:
+    """One warning at the top of the page while the warehouse is missing something
+    (`metrics.degraded`): each gap with its count and what it affects, as plain text."""
+    found = call(snapshot_name, degradations, con)
+    if not found:
+        return
+    lines = "\n".join(f"- {plain(item.text)}" for item in found)
+    st.warning(
+        f"Some of the account's data is not in paylens; figures that use it are short:\n{lines}"
+    )
 
 
 # CommonMark's punctuation that starts markup, plus ":" and "@": GitHub-style autolinks read

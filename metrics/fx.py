@@ -1,8 +1,13 @@
 """Conversion to one reporting currency with a rates table the user supplies (no network).
 
-The rates file is a CSV with the header `date,currency,rate`; a row `2026-01-31,eur,1.08` means
-1 EUR = 1.08 units of the reporting currency on that day. A conversion uses the latest rate on or
-before the day asked for, and refuses to guess when there is none.
+The rates file is a CSV `date,currency,rate_in_usd`: the row `2026-01-31,eur,1.08` means
+1 EUR = 1.08 USD on that day. The header names the currency the rates are in; a plain
+`date,currency,rate` header says it with a row rating that currency 1 (`2026-01-31,usd,1`). A
+file whose rates are in another currency than the reporting one is refused, naming the file and
+line, rather than converted by cross rates: a total converted through a third currency's rates
+on other days than asked would be a quiet approximation, and relabelling USD totals as CHF a
+wrong one. A conversion uses the latest rate on or before the day asked for, and refuses to
+guess when there is none.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import bisect
 import csv
 import math
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -17,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 HEADER = ["date", "currency", "rate"]
+RATE_IN = re.compile(r"rate_in_([a-z]{3})")  # the third header field naming the currency
 
 
 class FxError(Exception):
@@ -31,37 +38,101 @@ class MissingRateError(FxError):
     """No rate on or before the day asked for; the message says what to add to the rates file."""
 
 
-def load_rates_csv(path: Path) -> pd.DataFrame:
-    """Read and validate a rates file.
+# (date, currency) -> (rate, line number in the file)
+_Rows = dict[tuple[date, str], tuple[float, int]]
+
+
+def load_rates_csv(path: Path, reporting_currency: str) -> pd.DataFrame:
+    """Read and validate a rates file for `reporting_currency`.
 
     Returns one row per (date, currency), sorted by both: `date` (datetime.date), `currency`
     (lower-case ISO code) and `rate` (float > 0). Blank lines are skipped; anything else that is
-    not a valid row raises FxRatesError naming the first bad line.
+    not a valid row, and a file whose rates are not in the reporting currency, raises
+    FxRatesError as "<file>:<line>: <problem>".
     """
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            lines = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise FxRatesError(f"{path}: the rates file does not exist") from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise FxRatesError(f"{path}: cannot read the rates file: {error}") from error
-    if not rows or [cell.strip().lower() for cell in rows[0]] != HEADER:
-        raise FxRatesError(f"{path}, line 1: the header must be exactly 'date,currency,rate'")
-    parsed: dict[tuple[date, str], float] = {}
-    for line, cells in enumerate(rows[1:], start=2):
+    reporting = reporting_currency.lower()
+    declared = _header_currency(path, lines[0] if lines else [], reporting)
+    rows: _Rows = {}
+    for line, cells in enumerate(lines[1:], start=2):
         if not cells or all(not cell.strip() for cell in cells):
             continue
-        day, currency, rate = _parse_row(cells, where=f"{path}, line {line}")
-        if (day, currency) in parsed:
-            raise FxRatesError(
-                f"{path}, line {line}: a second rate for {currency.upper()} on {day}"
-            )
-        parsed[(day, currency)] = rate
+        day, currency, rate = _parse_row(cells, where=f"{path}:{line}")
+        if (day, currency) in rows:
+            raise FxRatesError(f"{path}:{line}: a second rate for {currency.upper()} on {day}")
+        rows[(day, currency)] = (rate, line)
+    _check_base(path, rows, declared, reporting)
     return pd.DataFrame(
         {
-            "date": pd.Series([key[0] for key in parsed], dtype="object"),
-            "currency": pd.Series([key[1] for key in parsed], dtype="str"),
-            "rate": pd.Series(list(parsed.values()), dtype="float64"),
+            "date": pd.Series([key[0] for key in rows], dtype="object"),
+            "currency": pd.Series([key[1] for key in rows], dtype="str"),
+            "rate": pd.Series([rate for rate, _ in rows.values()], dtype="float64"),
         }
     ).sort_values(["date", "currency"], ignore_index=True)
+
+
+def _header_currency(path: Path, cells: list[str], reporting: str) -> str | None:
+    """The currency the header names (`rate_in_chf`), None for a plain `rate` header."""
+    fields = [cell.strip().lower() for cell in cells]
+    if fields == HEADER:
+        return None
+    found = RATE_IN.fullmatch(fields[2]) if fields[:2] == HEADER[:2] and len(fields) == 3 else None
+    if found is None:
+        raise FxRatesError(
+            f"{path}:1: the header must be 'date,currency,rate_in_{reporting}' (or "
+            f"'date,currency,rate' with a row rating {reporting.upper()} 1), "
+            f"found {','.join(cells)!r}"
+        )
+    return found.group(1)
+
+
+def _check_base(path: Path, rows: _Rows, declared: str | None, reporting: str) -> None:
+    """Refuse rates that are not in the reporting currency, or that do not say what they are in.
+
+    The currency is the header's; without one, a currency rated 1 on every row of it (the
+    reporting currency first, when it is). Rows of that currency must say 1.
+    """
+    first_line = {code: line for (_, code), (_, line) in sorted(rows.items(), key=_by_line)}
+    if declared is None:
+        ones = sorted(code for code in first_line if _all_one(rows, code))
+        if not ones:
+            raise FxRatesError(
+                f"{path}:1: the rates file does not say which currency its rates are in: name "
+                f"it in the header ('date,currency,rate_in_{reporting}') or add a row rating it "
+                f"1 ('YYYY-MM-DD,{reporting},1')"
+            )
+        if reporting not in ones:
+            shown = " or ".join(code.upper() for code in ones)
+            raise FxRatesError(
+                f"{path}:{first_line[ones[0]]}: rates are against {shown}, the reporting "
+                f"currency is {reporting.upper()}"
+            )
+        return
+    if declared != reporting:
+        raise FxRatesError(
+            f"{path}:1: rates are against {declared.upper()}, the reporting currency is "
+            f"{reporting.upper()}"
+        )
+    for (day, code), (rate, line) in sorted(rows.items(), key=_by_line):
+        if code == reporting and rate != 1.0:
+            raise FxRatesError(
+                f"{path}:{line}: {code.upper()} is the currency the rates are in, so its rate "
+                f"on {day} must be 1, not {rate:g}"
+            )
+
+
+def _by_line(item: tuple[tuple[date, str], tuple[float, int]]) -> int:
+    return item[1][1]
+
+
+def _all_one(rows: _Rows, currency: str) -> bool:
+    return all(rate == 1.0 for (_, code), (rate, _) in rows.items() if code == currency)
 
 
 def convert_total(

@@ -4,7 +4,8 @@
 (`since`, `as_of`], keeps money per native currency and converted to the reporting currency, and
 says in typed warnings what it could not compute. The report, the Overview page, the alerts and
 the weekly digest read a `Summary` and only format it, so they can never disagree
-(docs/METRICS.md "summarise").
+(docs/METRICS.md "summarise"). `degradations` says what the warehouse itself is missing
+(`metrics.degraded`): the report lists them among its warnings, the dashboard in a banner.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from metrics.churn import (
     stripe_subscriber_churn,
 )
 from metrics.customers import TrialConversion, ltv, trial_conversion
+from metrics.degraded import Degradation, degradations
 from metrics.disputes import DisputeSummary, dispute_summary
 from metrics.dunning import RecoveryRates, recovery_rates
 from metrics.fx import FxError, convert_total
@@ -173,6 +175,8 @@ class Summary:
     cohorts: tuple[CohortRow, ...]
     payments: PaymentHealth
     warnings: tuple[SummaryWarning, ...]
+    # what the warehouse is missing (quarantine, unavailable resources, unknown prices)
+    degradations: tuple[Degradation, ...] = ()
 
 
 def summarise(
@@ -224,6 +228,7 @@ def summarise(
         cohorts=tuple(_cohort_rows(cohorts)),
         payments=payments,
         warnings=(*money.finish(), *(warning for warning in checks if warning is not None)),
+        degradations=degradations(con, as_of),
     )
 
 

@@ -3,7 +3,7 @@
 A key is the dotted path of a number in `Summary`: `customer_churn.rate`,
 `involuntary.involuntary_share`, `payments.success_rate`, `mrr.converted`,
 `mrr.by_currency.usd`, `movements.churn`, `payments.disputes.open`. Lists (the cohort rows) and
-the warnings have no keys; a figure the summary could not compute is None.
+the warnings and degradations have no keys; a figure the summary could not compute is None.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 from metrics.summary import Summary
 
-_SKIPPED = frozenset({"cohorts", "warnings", "as_of", "since", "reporting_currency"})
+_SKIPPED = frozenset(
+    {"cohorts", "warnings", "degradations", "as_of", "since", "reporting_currency"}
+)
 
 
 def summary_values(summary: Summary) -> dict[str, float | None]:

@@ -23,6 +23,7 @@ from sandbox.api import PERMISSIONS
 from sandbox.faults import FaultPlan, parse_faults
 from sandbox.incidents import Incident, parse_incident
 from sandbox.model import Simulation
+from sandbox.presets import PRESETS
 from sandbox.scenario import (
     ScenarioError,
     live_entries,
@@ -33,6 +34,7 @@ from sandbox.scenario import (
 from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
 from sandbox.stats import format_stats, monthly_stats
+from sandbox.truth_report import format_truth
 
 T = TypeVar("T")
 
@@ -65,7 +67,7 @@ def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
     _simulation_arguments(truth_parser, today)
     truth_parser.add_argument("--as-of", type=_date, required=True)
     truth_parser.add_argument(
-        "--json", action="store_true", required=True, help="print JSON (the only format)"
+        "--json", action="store_true", help="print JSON (every key) instead of a summary"
     )
     stats_parser = commands.add_parser("stats", help="the preset's monthly business figures")
     _simulation_arguments(stats_parser, today)
@@ -74,7 +76,10 @@ def configure_parser(parser: argparse.ArgumentParser, today: dt.date) -> None:
 def main(args: argparse.Namespace, out: TextIO) -> int:
     """Serve, or print the truth or the stats; ``--scenario`` replaces the preset."""
     if args.sandbox_command == "truth":
-        text = truth_json(args.seed, args.until, args.as_of, args.preset, sim=args.scenario)
+        if args.json:
+            text = truth_json(args.seed, args.until, args.as_of, args.preset, sim=args.scenario)
+        else:
+            text = truth_text(args.seed, args.until, args.as_of, args.preset, sim=args.scenario)
         print(text, file=out)
         return 0
     if args.sandbox_command == "stats":
@@ -100,7 +105,7 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
 def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--until", type=_date, default=today, help="last simulated day")
-    parser.add_argument("--preset", default="demo")
+    add_preset_argument(parser)
     parser.add_argument(
         "--scenario",
         action=_ScenarioAction,
@@ -109,6 +114,12 @@ def _simulation_arguments(parser: argparse.ArgumentParser, today: dt.date) -> No
         "entries after its last day need --speed, whose live clock plays them",
     )
     parser.set_defaults(scenario_file=None)
+
+
+def add_preset_argument(parser: argparse.ArgumentParser) -> None:
+    """``--preset``, one of the known presets: an unknown name is one argparse line listing
+    them (also for ``paylens demo``), not a traceback from deep in the simulation."""
+    parser.add_argument("--preset", default="demo", choices=sorted(PRESETS))
 
 
 def _serving_arguments(parser: argparse.ArgumentParser) -> None:
@@ -288,6 +299,14 @@ def truth_json(
     or of ``sim`` (a scenario's simulation) when given."""
     simulation = sim if sim is not None else simulate(seed, until, preset)
     return json.dumps(truth(simulation, as_of), indent=2)
+
+
+def truth_text(
+    seed: int, until: dt.date, as_of: dt.date, preset: str, *, sim: Simulation | None = None
+) -> str:
+    """The ground truth for ``as_of`` as a few lines for people (``--json`` has every key)."""
+    simulation = sim if sim is not None else simulate(seed, until, preset)
+    return format_truth(truth(simulation, as_of))
 
 
 def stats_text(seed: int, until: dt.date, preset: str, *, sim: Simulation | None = None) -> str:

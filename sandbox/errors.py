@@ -55,6 +55,13 @@ def invalid_key(key: str) -> ApiError:
     return ApiError(401, f"Invalid API Key provided: {mask_key(key)}")
 
 
+def echoed_authorization(authorization: str | None) -> ApiError:
+    """400 quoting the request's ``Authorization`` header in full: Stripe masks keys, but a
+    proxy or an old integration may not, and a client must keep such text out of its records
+    (the ``echo`` fault, ``sandbox.faults``)."""
+    return ApiError(400, f"Invalid request: cannot use the header Authorization: {authorization}")
+
+
 def missing_key() -> ApiError:
     """401 for a request without a key."""
     return ApiError(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandbox.api import Reply, SandboxApi
+from sandbox.errors import no_such
 from sandbox.faults import FaultPlan, fault_error, parse_faults
 from sandbox.live import LiveClock
 from sandbox.model import Simulation
@@ -86,16 +87,36 @@ class Gate:
         if ticket.limited is not None:
             error, headers = rate_limited(ticket.limited)
             return Reply(error.status, error.body(), headers)
-        if ticket.fault in ("500", "503", "lock"):
-            error, headers = fault_error(ticket.fault)
+        if ticket.fault in ("500", "503", "lock", "echo"):
+            error, headers = fault_error(ticket.fault, authorization)
             return Reply(error.status, error.body(), headers)
         if ticket.fault == "stall":
             time.sleep(self.plan.stall_seconds)
+        refused = self.plan.refusal(path)
+        if refused is not None:
+            return Reply(refused.status, refused.body())
         if self.live is None:
-            return self.api.handle(method, path, authorization)
+            return self._served(path, self.api.handle(method, path, authorization))
         with self.live.lock:
             self.live.tick()
-            return self.api.handle(method, path, authorization)
+            return self._served(path, self.api.handle(method, path, authorization))
+
+    def _served(self, path: str, reply: Reply) -> Reply:
+        """The reply as the plan changes it: lost events left out (``FaultPlan.lose_events``),
+        `deep` objects nested too deep."""
+        if reply.status == 200 and self.plan.lost is not None:
+            kept = self.plan.lose_events(path, reply.body)
+            if kept is None:
+                error = no_such("event", path.split("?", 1)[0].rsplit("/", 1)[-1], param="id")
+                return Reply(error.status, error.body())
+            reply = Reply(reply.status, kept, reply.headers)
+        return self._deepened(reply)
+
+    def _deepened(self, reply: Reply) -> Reply:
+        """The reply with the plan's `deep` objects nested too deep (``FaultPlan.deepen``)."""
+        if reply.status != 200 or not self.plan.deep:
+            return reply
+        return Reply(reply.status, self.plan.deepen(reply.body), reply.headers)
 
     def record(self, ticket: Ticket, method: str, path: str, status: int) -> None:
         self.log.append(

@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 Line = tuple["Obj", TruthItem]  # a served price and how the truth values one item of it
 
 
-def add_customer(engine: Engine, person: Person, at: int, name: str, *, card: bool) -> Obj:
-    """Create a customer (with ``person``'s card as default payment method, if ``card``)."""
+def add_customer(
+    engine: Engine, person: Person, at: int, name: str, *, card: bool, text: Obj | None = None
+) -> Obj:
+    """Create a customer (with ``person``'s card as default payment method, if ``card``);
+    ``text`` sets its ``description`` and adds to its ``metadata``."""
     customer = customer_object(engine.ids, person, at)
     customer["metadata"] = {"scenario_name": name}
+    _add_text(customer, text)
     if not card:
         settings = {**customer["invoice_settings"], "default_payment_method": None}
         customer["invoice_settings"] = settings
@@ -50,9 +54,12 @@ def start_subscription(
     trial_end: int | None = None,
     coupon: CouponSpec | None = None,
     reactivation: bool = False,
+    text: Obj | None = None,
 ) -> Sub:
-    """Subscribe to ``lines``: a trial until ``trial_end``, or the first period paid now."""
+    """Subscribe to ``lines``: a trial until ``trial_end``, or the first period paid now;
+    ``text`` sets the subscription's ``description`` and adds to its ``metadata``."""
     sub = _new_sub(engine, person, customer, at, lines, name)
+    _add_text(sub.obj, text)
     sub.has_card = customer["invoice_settings"]["default_payment_method"] is not None
     sub.reactivation = reactivation
     if not sub.has_card:
@@ -70,6 +77,14 @@ def start_subscription(
     engine.record(sub, at)
     lifecycle.begin_period(engine, sub, at, 0, "subscription_create", (at, at))
     return sub
+
+
+def _add_text(obj: Obj, text: Obj | None) -> None:
+    """A scenario's ``description`` and ``metadata`` for ``obj``, before it is announced."""
+    if text and "description" in text:
+        obj["description"] = text["description"]
+    if text and "metadata" in text:
+        obj["metadata"] = {**obj["metadata"], **text["metadata"]}
 
 
 def _new_sub(

@@ -43,9 +43,42 @@ def table(value: Any, schema: Schema, required: tuple[str, ...] = ()) -> dict[st
 
 
 def text(value: Any) -> str:
+    """A non-empty string without NUL (Stripe refuses a request holding one)."""
     if not isinstance(value, str) or not value:
         raise Invalid(f"expected a non-empty string, got {_shown(value)}")
+    if "\x00" in value:
+        raise Invalid("contains a NUL character (U+0000), which Stripe refuses")
     return value
+
+
+# Stripe's metadata limits (docs.stripe.com/metadata): 50 keys, names up to 40 characters
+# without square brackets, values up to 500 characters, all strings.
+METADATA_KEYS, METADATA_KEY_LENGTH, METADATA_VALUE_LENGTH = 50, 40, 500
+RESERVED_METADATA = "scenario_name"  # the sandbox's own key on every scripted object
+
+
+def metadata(value: Any) -> dict[str, str]:
+    """A ``metadata`` table: string keys and values within Stripe's limits; the sandbox's own
+    ``scenario_name`` key counts towards the 50 and cannot be given."""
+    if not isinstance(value, dict):
+        raise Invalid(f"expected a table of strings, got {_shown(value)}")
+    if len(value) > METADATA_KEYS - 1:
+        raise Invalid(f"has {len(value)} keys; Stripe allows {METADATA_KEYS}, one of them "
+                      f"{RESERVED_METADATA!r} (so at most {METADATA_KEYS - 1} here)")  # fmt: skip
+    for key, entry in value.items():
+        if key == RESERVED_METADATA:
+            raise Invalid(f"key {key!r} is the sandbox's own (the object's name in the file)")
+        if not key or len(key) > METADATA_KEY_LENGTH or "[" in key or "]" in key:
+            raise Invalid(f"key {_shown(key)}: Stripe takes 1 to {METADATA_KEY_LENGTH} "
+                          "characters without square brackets")  # fmt: skip
+        if not isinstance(entry, str):
+            raise Invalid(f"{key}: expected a string, got {_shown(entry)}")
+        if len(entry) > METADATA_VALUE_LENGTH:
+            raise Invalid(f"{key}: {len(entry)} characters; Stripe allows "
+                          f"{METADATA_VALUE_LENGTH}")  # fmt: skip
+        if "\x00" in key + entry:
+            raise Invalid(f"{key}: contains a NUL character (U+0000), which Stripe refuses")
+    return dict(value)
 
 
 def boolean(value: Any) -> bool:

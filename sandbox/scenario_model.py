@@ -27,15 +27,19 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class ProductDef:
-    """A product the scenario sells (``name`` is what the served product displays)."""
+    """A product the scenario sells (``name`` is what the served product displays; its
+    ``description`` and ``metadata`` are served as given, beside ``metadata.scenario_name``)."""
 
     key: str
     name: str
+    description: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PriceDef:
-    """A recurring price: flat ``unit_amount`` or ``tiers``, licensed or metered."""
+    """A recurring price: flat ``unit_amount`` or ``tiers``, licensed or metered. A price has
+    no description in Stripe: its text is ``nickname`` (default: the key), with ``metadata``."""
 
     key: str
     product: str
@@ -46,6 +50,8 @@ class PriceDef:
     usage_type: str = "licensed"
     tiers_mode: str | None = None
     tiers: tuple[Tier, ...] = ()
+    nickname: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sandbox.scenario_fields import (
     day,
     integer,
     listed,
+    metadata,
     percent,
     table,
     text,
@@ -40,7 +41,7 @@ _SETTINGS = {
     "time_of_day": time_of_day,
 }
 _DUNNING = {"retry_days": listed(integer(1)), "exhausted": choice("canceled", "unpaid")}
-_PRODUCT = {"name": text}
+_PRODUCT = {"name": text, "description": text, "metadata": metadata}
 _TIER = {"up_to": lambda v: v, "unit_amount": integer(0), "flat_amount": integer(0)}
 _PRICE = {
     "product": text,
@@ -51,6 +52,8 @@ _PRICE = {
     "usage_type": choice("licensed", "metered"),
     "tiers_mode": choice("graduated", "volume"),
     "tiers": listed(lambda v: table(v, _TIER, ("up_to",))),
+    "nickname": text,
+    "metadata": metadata,
 }
 _COUPON = {
     "duration": choice("once", "repeating", "forever"),
@@ -130,7 +133,10 @@ def _dunning(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _product(name: str, value: Any) -> ProductDef:
-    return ProductDef(name, table(value, _PRODUCT).get("name", name))
+    fields = table(value, _PRODUCT)
+    return ProductDef(
+        name, fields.get("name", name), fields.get("description"), fields.get("metadata", {})
+    )
 
 
 def _price(name: str, value: Any) -> PriceDef:
@@ -147,7 +153,7 @@ def _price(name: str, value: Any) -> PriceDef:
     return PriceDef(
         name, fields["product"], fields["currency"], fields.get("unit_amount"),
         fields["interval"], fields.get("interval_count", 1), usage,
-        fields.get("tiers_mode"), tiers,
+        fields.get("tiers_mode"), tiers, fields.get("nickname"), fields.get("metadata", {}),
     )  # fmt: skip
 
 

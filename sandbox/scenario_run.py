@@ -9,7 +9,8 @@ earlier). An operation that makes no sense in the state the business has reached
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sandbox import endings, lifecycle, operations
 from sandbox.clock import DAY_SECONDS, date_of
@@ -61,7 +62,9 @@ class Runner:
         for name in self._members(op, "customer"):
             who = person(self.engine.ids, dict(fields), name, currency, date_of(at).year)
             card = fields.get("card") is not False
-            customer = operations.add_customer(self.engine, who, at, name, card=card)
+            customer = operations.add_customer(
+                self.engine, who, at, name, card=card, text=_text(fields)
+            )
             self.customers[name] = (who, customer)
 
     def _subscribe(self, op: Operation, at: int) -> None:
@@ -79,7 +82,7 @@ class Runner:
             sub = operations.start_subscription(
                 self.engine, who, customer, at, lines, name=name, coupon=coupon,
                 trial_end=None if trial is None else at + trial * DAY_SECONDS,
-                reactivation=self._returning(customer["id"]),
+                reactivation=self._returning(customer["id"]), text=_text(fields),
             )  # fmt: skip
             for item, entry in zip(sub.items, fields["items"], strict=True):
                 if "usage" in entry:
@@ -158,8 +161,18 @@ class Runner:
         for name in self._members(op, "subscription"):
             lifecycle.resume(self.engine, at, self._live(op, name, "paused"))
 
-    def _charge(self, op: Operation, name: str) -> Obj:
-        """The customer's ``charge``-th successful charge (default: the latest), refundable."""
+    def _update_charge(self, op: Operation, at: int) -> None:
+        """Stripe's charge update: a new ``description``, keys added to ``metadata``."""
+        for name in self._members(op, "customer"):
+            charge = self._charge(op, name, refundable=False)
+            changes = _text(op.fields)
+            if "metadata" in changes:
+                changes["metadata"] = {**charge["metadata"], **changes["metadata"]}
+            self.engine.update("charge.updated", charge, at, changes)
+
+    def _charge(self, op: Operation, name: str, *, refundable: bool = True) -> Obj:
+        """The customer's ``charge``-th successful charge (default: the latest), refundable
+        unless ``refundable`` is False."""
         customer = self.customers[name][1]["id"]
         paid = [
             c for c in self.engine.sim.charges.values()
@@ -169,7 +182,7 @@ class Runner:
         if not paid or number > len(paid):
             raise self._fail(op, f"customer {name!r} has {len(paid)} successful charges")
         charge = paid[number - 1]
-        if charge["disputed"] or charge["refunded"]:
+        if refundable and (charge["disputed"] or charge["refunded"]):
             state = "disputed" if charge["disputed"] else "refunded"
             raise self._fail(op, f"charge {number} of {name!r} is already {state}")
         return charge
@@ -199,3 +212,8 @@ class Runner:
         if "cancel_subscription" in fields:
             sub = self._live(op, fields["cancel_subscription"], "active", "past_due")
             endings.cancel(self.engine, sub, at, "payment_disputed")
+
+
+def _text(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``description`` and ``metadata`` an operation gives, as Stripe's field names."""
+    return {key: fields[key] for key in ("description", "metadata") if key in fields}

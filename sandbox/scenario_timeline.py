@@ -35,6 +35,7 @@ from sandbox.scenario_fields import (
     currency,
     integer,
     listed,
+    metadata,
     moment,
     table,
     text,
@@ -59,12 +60,13 @@ def _schemas(when: Checker) -> dict[str, tuple[dict[str, Checker], tuple[str, ..
     return {
         "create_customer": (
             {"customer": text, "name": text, "email": text, "currency": currency,
-             "card": _card, "count": integer(1)},
+             "card": _card, "count": integer(1), "description": text, "metadata": metadata},
             ("customer",),
         ),
         "subscribe": (
             {"subscription": text, "customer": text, "coupon": text, "trial_days": integer(1),
-             "items": listed(lambda v: table(v, _ITEM, ("price",)))},
+             "items": listed(lambda v: table(v, _ITEM, ("price",))), "description": text,
+             "metadata": metadata},
             ("subscription", "customer", "items"),
         ),
         "change": (
@@ -89,6 +91,10 @@ def _schemas(when: Checker) -> dict[str, tuple[dict[str, Checker], tuple[str, ..
         "refund": (
             {"customer": text, "charge": integer(1), "amount": integer(1),
              "reason": choice("duplicate", "fraudulent", "requested_by_customer")},
+            ("customer",),
+        ),
+        "update_charge": (
+            {"customer": text, "charge": integer(1), "description": text, "metadata": metadata},
             ("customer",),
         ),
         "dispute": (
@@ -295,6 +301,12 @@ def _check_customer(op: Operation, names: _Names) -> None:
     _customer(names, op.fields["customer"])
 
 
+def _check_update_charge(op: Operation, names: _Names) -> None:
+    _customer(names, op.fields["customer"])
+    if "description" not in op.fields and "metadata" not in op.fields:
+        raise Invalid("give description, metadata or both")
+
+
 def _check_dispute(op: Operation, names: _Names) -> None:
     customers = _customer(names, op.fields["customer"])
     target = op.fields.get("cancel_subscription")
@@ -319,5 +331,6 @@ _CHECKS = {
     "pause": _check_subscription,
     "resume": _check_subscription,
     "refund": _check_customer,
+    "update_charge": _check_update_charge,
     "dispute": _check_dispute,
 }

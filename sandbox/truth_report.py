@@ -237,3 +237,45 @@ def subscription_mrr_days(
                 for ordinal in range(lo, hi):
                     days[ordinal][sub_id] = amount
     return {dt.date.fromordinal(o): found for o, found in days.items()}
+
+
+def format_truth(report: dict[str, Any]) -> str:
+    """``truth_report``'s headline figures as aligned lines for a terminal: MRR per currency,
+    subscriptions and customers, churns by cause, and what the API cannot show. The lists per
+    subscription, customer and churn are left to ``--json``."""
+    churns: dict[str, int] = defaultdict(int)
+    for churn in report["churn_events"]:
+        churns[churn["cause"]] += 1
+    hidden: dict[str, int] = defaultdict(int)
+    for change in report["unobservable_changes"]:
+        hidden[change["kind"]] += 1
+    conventions = ", ".join(
+        f"{name} {'on' if value else 'off'}" for name, value in report["conventions"].items()
+    )
+    rows = [
+        ("MRR", _amounts(report["mrr_by_currency"])),
+        ("MRR before discounts", _amounts(report["list_mrr_by_currency"])),
+        ("Subscriptions", f"{report['active_subscriptions']:,} in MRR, "
+         f"{len(report['mrr_by_customer']):,} customers"),
+        ("Churns to date", f"{len(report['churn_events']):,}{_counts(churns)}"),
+        ("Reactivations", f"{len(report['reactivations']):,}"),
+        ("Changes not in API", f"{len(report['unobservable_changes']):,}{_counts(hidden)}"),
+        ("Undelivered webhooks", f"{len(report.get('undelivered_webhooks', [])):,}"),
+        ("Conventions", conventions),
+    ]  # fmt: skip
+    lines = [f"sandbox truth as of {report['as_of']} (end of day, UTC)"]
+    lines += [f"  {label:<22}{value}" for label, value in rows]
+    lines.append("  (--json prints every key: each subscription, customer and churn)")
+    return "\n".join(lines)
+
+
+def _amounts(by_currency: dict[str, float]) -> str:
+    """ "2,939.67 EUR, 18,777.83 USD" (the truth's amounts are rounded to 2 decimals)."""
+    parts = [f"{value:,.2f} {code.upper()}" for code, value in by_currency.items()]
+    return ", ".join(parts) or "none"
+
+
+def _counts(by_kind: dict[str, int]) -> str:
+    """ " (8 voluntary, 3 involuntary)", most first; "" for none."""
+    ranked = sorted(by_kind.items(), key=lambda item: (-item[1], item[0]))
+    return f" ({', '.join(f'{n:,} {kind}' for kind, n in ranked)})" if ranked else ""

@@ -68,8 +68,13 @@ class Waiting:
 
 @dataclass
 class Outcome:
+    """What a backfill run did. `objects`: objects received per resource, as the progress
+    reports them (quarantined ones too; nested tables: rows written); `unavailable`: the
+    resources refused for good (403 or 404), with the status and Stripe's reason."""
+
     objects: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, tuple[int, str]] = field(default_factory=dict)
     complete: bool = False
     abandoned: bool = False
 
@@ -122,7 +127,7 @@ class Backfill:
                 raise
             finally:
                 self._writer.close()  # waits for the write in progress
-                for table, count in self._writer.written.items():
+                for table, count in {**self._writer.written, **self.fetched}.items():
                     self.outcome.objects[table] = count
         self.outcome.complete = all(w.state != "pending" for w in self.windows)
         return self.outcome
@@ -278,13 +283,16 @@ class Backfill:
             self.ready.setdefault(older.resource, deque()).append(older)
 
     def _fail(self, resource: str, exc: StripeSyncError) -> None:
-        """A resource that fails is recorded and left for the next run; 403 marks it forbidden."""
+        """A resource that fails is recorded and left for the next run; a 403 (the key may not
+        read it) or a 404 (the API does not serve it) marks it unavailable: its windows are
+        closed, so the backfill completes for the others (`sync.availability` retries it)."""
         self.outcome.errors[resource] = str(exc)
         self.failed.add(resource)
-        if exc.permanent and exc.resource is not None:
+        if exc.status in (403, 404):
+            self.outcome.unavailable[resource] = (exc.status, str(exc))
             for window in self.windows:
                 if window.resource == resource and window.state == "pending":
-                    window.state = "forbidden"
+                    window.state = "unavailable"
         self._report(resource)
 
     def _buffer(self, page: FetchedPage) -> None:

@@ -25,18 +25,32 @@ import stripe
 
 from sync.clock import AccountClock
 from sync.limits import RateLimiter, endpoint_of
+from sync.undecodable import Rejected, salvage, too_deep
 
 API_VERSION = "2026-10-28.endive"  # pinned; rendered into every stored row's api_version
 _PERMISSION = re.compile(r"'(rak_[a-z_]+)'")
+_LIST_PATH = re.compile(r"/v1/([a-z_]+)")  # a list endpoint (a 404 there: not served at all)
 
 
 class StripeSyncError(Exception):
-    """A read from Stripe failed; `permanent` means retrying will not help (bad key, 403, 400)."""
+    """A read from Stripe failed; `permanent` means retrying will not help (bad key, 403, 400).
 
-    def __init__(self, message: str, *, permanent: bool, resource: str | None = None) -> None:
+    `resource` names the list endpoint refused for good: 403 (the key may not read it) or 404
+    (the API does not serve it), with that `status`; the sync marks it unavailable and goes on.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        resource: str | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.resource = resource
+        self.status = status
 
 
 class AuthError(StripeSyncError):
@@ -118,6 +132,8 @@ class StripeReader:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        self._rejected: list[Rejected] = []  # undecodable objects left out (sync.undecodable)
+        self._rejected_lock = threading.Lock()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET `path` with `params`, decoded; raises StripeSyncError."""
@@ -133,12 +149,36 @@ class StripeReader:
                     raise stripe.APIError("response is not a JSON object")
                 return Page(response.data, response.body)
             except stripe.StripeError as exc:
+                salvaged = self._salvage(path, exc)
+                if salvaged is not None:
+                    return salvaged
                 error = _classify(path, exc)
                 kind = "rate" if isinstance(exc, stripe.RateLimitError) else "transient"
                 if error.permanent or attempts[kind] >= self._retries[kind]:
                     raise error from None
                 self._sleep(self._backoff(attempts[kind], exc))
                 attempts[kind] += 1
+
+    def take_rejected(self) -> list[Rejected]:
+        """The objects left out of pages as undecodable since the last call (to quarantine)."""
+        with self._rejected_lock:
+            taken, self._rejected = self._rejected, []
+        return taken
+
+    def _salvage(self, path: str, exc: stripe.StripeError) -> Page | None:
+        """A 200 whose body Python could not decode for its depth alone: the page without
+        the objects too deep to decode, which are kept for `take_rejected`; None for any
+        other error."""
+        if not isinstance(exc, stripe.APIError) or exc.http_status != 200:
+            return None
+        body = exc.http_body
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        if not text or not too_deep(text):
+            return None
+        salvaged = salvage(path, text)
+        with self._rejected_lock:
+            self._rejected.extend(salvaged.rejected)
+        return Page(salvaged.data, salvaged.body)
 
     def _backoff(self, attempt: int, exc: stripe.StripeError) -> float:
         """Exponential backoff with jitter, capped; honours Retry-After when Stripe sends it."""
@@ -171,10 +211,19 @@ def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
             f"the API key may not read {resource} (403{needs})",
             permanent=True,
             resource=resource,
+            status=403,
         )
     if isinstance(exc, stripe.RateLimitError):
         reason = (exc.headers or {}).get("stripe-rate-limited-reason") or "rate limit"
         return StripeSyncError(f"GET {path}: still refused ({reason}, 429)", permanent=False)
+    listed = _LIST_PATH.fullmatch(path.split("?", 1)[0])
+    if isinstance(exc, stripe.InvalidRequestError) and status == 404 and listed:
+        return StripeSyncError(
+            f"the API does not serve {listed.group(1)} (404 on GET {listed.group(0)})",
+            permanent=True,
+            resource=listed.group(1),
+            status=404,
+        )
     if isinstance(exc, stripe.InvalidRequestError):
         return StripeSyncError(
             f"GET {path}: Stripe rejected the request ({status}): {exc.user_message or exc}",

@@ -13,6 +13,8 @@ Steps of `sync`:
    that happened meanwhile;
 4. incremental: one events poll (`sync.incremental`); when its first page shows, by Stripe's
    clock, a cursor too old to poll (Stripe keeps 30 days of events), the run becomes a backfill;
+   the first incremental run of an account day then reconciles (`sync.reconcile`: it lists
+   what was created lately and stores what the events missed);
 5. rebuild the history tables (`sync.history`), then record the run's end on the account's
    clock, its reads, and the offset between Stripe's clock and the machine's.
 """
@@ -20,6 +22,7 @@ Steps of `sync`:
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from sync.availability import describe, record, retry, unavailable
 from sync.backfill import Backfill, Options, Progress
 from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
 from sync.clock import AccountClock
@@ -35,15 +39,20 @@ from sync.fetch import RESOURCES
 from sync.history import rebuild_history
 from sync.incremental import CURSOR, REFRESHED, poll, stage_deleted, unix
 from sync.ingest import Staging, flush
+from sync.reconcile import mark, reconcile
+from sync.scrub import scrub, scrub_values
 from sync.store import BACKFILL, CLOCK, delete_state, get_state, set_state, transaction
+from sync.undecodable import store_rejected
 from sync.windows import initial, load, save
+
+log = logging.getLogger("paylens.sync")
 
 
 @dataclass
 class RunResult:
     run_id: str
     kind: str
-    status: str  # ok | partial | failed | abandoned
+    status: str  # ok | degraded | partial | failed | abandoned
     reads: int
     objects: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -55,6 +64,11 @@ class RunResult:
     # Stripe's time at the run's last answer (the machine's time plus the assumed offset when
     # Stripe never answered): the moment its data is as of, at which alerts are evaluated
     account_time: datetime | None = None
+    # why a run that completed is `degraded`: resources unavailable, objects quarantined by it
+    degraded: list[str] = field(default_factory=list)
+    # the day's reconciliation (`sync.reconcile`), if this run made it: objects new or changed
+    # per table, i.e. what the events missed ({} none); None when the run made none
+    reconciled: dict[str, int] | None = None
 
 
 def sync(
@@ -73,12 +87,20 @@ def sync(
     result = RunResult(uuid.uuid4().hex, kind, "ok", 0)
     reads_before = reader.reads.total
     begun = time.monotonic()
+    if kind == "incremental" and retry(reader, con, clock()):
+        kind = result.kind = "backfill"  # a resource refused before answers: backfill it
     unheard = _hear_the_time(reader) if kind == "backfill" else None
     guessed = not clock.observed
     _record_start(con, result, clock.at(begun), clock.last_seen())
+    # what was quarantined before the run (by key: a still sandbox clock cannot date it)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE quarantined_before AS "
+        "SELECT table_name, object_key FROM quarantine"
+    ).fetchall()
 
-    def save_reads() -> None:
+    def save_reads() -> None:  # inside each flush of the backfill
         _record_reads(con, result.run_id, reader.reads.total - reads_before)
+        store_rejected(con, reader.take_rejected(), clock())
 
     try:
         if unheard is not None:
@@ -89,8 +111,14 @@ def sync(
             guessed = False
         if result.kind == "backfill":
             _backfill(reader, con, options, result, progress, should_stop, save_reads)
+        else:
+            _reconcile(reader, con, result)
     except StripeSyncError as exc:
-        result.status, result.error, result.exception = "failed", str(exc), exc
+        result.status, result.error, result.exception = "failed", scrub(str(exc)), exc
+    leftover = reader.take_rejected()  # left out of pages no flush wrote
+    if leftover:
+        with transaction(con):
+            store_rejected(con, leftover, clock())
     result.reads = reader.reads.total - reads_before
     result.complete = (get_state(con, BACKFILL) or {}).get("status") == "done"
     if result.complete:
@@ -98,6 +126,7 @@ def sync(
         # what the run observed is as of Stripe's last answer (a still sandbox stays on its day)
         result.history_rebuilt = rebuild_history(con, clock.last_seen() or clock())
         result.seconds["history"] = time.monotonic() - started
+    _judge(con, result)
     _record_end(con, result, clock, clock.at(begun) if guessed else None, assumed)
     return result
 
@@ -166,7 +195,9 @@ def _backfill(
     )
     outcome = run.run(load(con))
     result.seconds["backfill"] = time.monotonic() - started
-    result.objects, result.errors = outcome.objects, outcome.errors
+    with transaction(con):
+        record(con, outcome.unavailable, clock())
+    result.objects, result.errors = outcome.objects, scrub_values(outcome.errors)
     if outcome.abandoned:
         result.status = "abandoned"
         return
@@ -175,14 +206,60 @@ def _backfill(
         return
     staging = Staging()
     stage_deleted(con, staging)
+    began = int((get_state(con, BACKFILL) or {}).get("started", unix(clock())))
     with transaction(con):
         for table, count in flush(con, staging, API_VERSION, clock()).items():
             result.objects[table] = result.objects.get(table, 0) + count
         set_state(con, BACKFILL, {"status": "done", "finished": unix(clock())}, clock())
+        mark(con, began, clock())  # the backfill listed everything: reconciled from its start
         set_state(con, REFRESHED, {"at": unix(clock())}, clock())
     _poll(reader, con, options, result)
-    if outcome.errors:
+    if set(outcome.errors) - set(outcome.unavailable):
         result.status = "partial"
+
+
+def _reconcile(reader: StripeReader, con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+    """The day's reconciliation, when due: what it found is added to the run's objects and
+    kept as `reconciled`; a resource that failed makes the run `partial`."""
+    started = time.monotonic()
+    done = reconcile(reader, con)
+    if done is None:
+        return
+    result.seconds["reconcile"] = time.monotonic() - started
+    result.reconciled = done.changed
+    for table, count in done.changed.items():
+        result.objects[table] = result.objects.get(table, 0) + count
+    result.errors.update(done.errors)
+    if done.errors:
+        result.status = "partial"
+    found = ", ".join(f"{table} {count}" for table, count in done.changed.items())
+    log.info(
+        "reconciliation of %d resources: %d reads; missed by the events: %s",
+        len(done.resources),
+        done.reads,
+        found or "none",
+    )
+
+
+def _judge(con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+    """A run that completed but leaves the warehouse short is `degraded`, not `ok`: resources
+    unavailable (403/404, `sync.availability`), or objects quarantined during the run. Its
+    `degraded` says why (its record's `error` too)."""
+    if result.status != "ok":
+        return
+    rows = con.execute(
+        "SELECT table_name, count(*) FROM (FROM quarantine SELECT table_name, object_key "
+        "EXCEPT FROM quarantined_before) GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    result.degraded = describe(unavailable(con))
+    if rows:
+        total = sum(count for _, count in rows)
+        tables = ", ".join(f"{table} {count}" for table, count in rows)
+        noun = "object" if total == 1 else "objects"
+        result.degraded.append(f"{total} {noun} quarantined by this run ({tables})")
+    if result.degraded:
+        result.status = "degraded"
+        result.error = "; ".join(result.degraded)
 
 
 def _poll(
@@ -212,7 +289,9 @@ def _record_start(
     con: duckdb.DuckDBPyConnection, result: RunResult, now: datetime, seen: datetime | None
 ) -> None:
     """The run as `running`. Its start is a guess when Stripe has not answered yet (`seen`
-    None, an incremental run), corrected when the run ends."""
+    None, an incremental run), corrected when the run ends. A run still recorded as running
+    was stopped (only one process writes the warehouse): it is marked `interrupted`."""
+    con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'").fetchall()
     con.execute(
         "INSERT INTO sync_runs (run_id, kind, started_at, status, account_time) "
         "VALUES (?, ?, ?, 'running', ?)",
@@ -261,7 +340,7 @@ def _record_end(
             ).fetchall()
         con.execute(
             "UPDATE sync_runs SET finished_at = ?, status = ?, reads = ?, objects = ?, "
-            "error = ?, errors = ?, account_time = ? WHERE run_id = ?",
+            "error = ?, errors = ?, account_time = ?, reconciled = ? WHERE run_id = ?",
             [
                 _naive(clock()),
                 result.status,
@@ -270,6 +349,7 @@ def _record_end(
                 result.error or ("; ".join(result.errors.values()) or None),
                 json.dumps(result.errors) if result.errors else None,
                 None if seen is None else _naive(seen),
+                None if result.reconciled is None else json.dumps(result.reconciled),
                 result.run_id,
             ],
         ).fetchall()

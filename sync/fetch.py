@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.client import Page, StripeReader
+from sync.client import Page, StripeReader, StripeSyncError
 
 PAGE_SIZE = 100
 
@@ -112,15 +112,16 @@ def fetch_page(
 
 def _fetched(reader: StripeReader, resource: Resource, page: Page, complete: bool) -> FetchedPage:
     data = page.data.get("data") or []
-    first, last = (data[0], data[-1]) if data else ({}, {})
+    has_more = bool(page.data.get("has_more")) and bool(data)
+    created = [o["created"] for o in data if isinstance(o, dict) and type(o.get("created")) is int]
     fetched = FetchedPage(
         resource=resource.name,
         body=page.body,
         count=len(data),
-        has_more=bool(page.data.get("has_more")) and bool(data),
-        last_id=last.get("id") if isinstance(last, dict) else None,
-        last_created=last.get("created") if isinstance(last, dict) else None,
-        first_created=first.get("created") if isinstance(first, dict) else None,
+        has_more=has_more,
+        last_id=_cursor(data, resource.path) if has_more else _last_id(data),
+        last_created=created[-1] if created else None,
+        first_created=created[0] if created else None,
     )
     for attribute, table in resource.nested:
         truncated = follow_ups(data, attribute, table)
@@ -154,8 +155,8 @@ def follow_ups(parents: list[Any], attribute: str, table: str) -> list[FollowUp]
         url, children = nested.get("url"), nested.get("data") or []
         if not url:
             continue  # nothing to follow; what is embedded is stored
-        cursor = children[-1]["id"] if children else None
-        found.append(FollowUp(table, parent["id"], url, cursor))
+        cursor = _cursor(children, url) if children else None
+        found.append(FollowUp(table, str(parent.get("id")), url, cursor))
     return found
 
 
@@ -172,4 +173,25 @@ def fetch_rest(reader: StripeReader, follow_up: FollowUp) -> list[tuple[str, str
         found.append((follow_up.parent, page.body))
         if not page.data.get("has_more") or not data:
             return found
-        cursor = data[-1]["id"]
+        cursor = _cursor(data, follow_up.url)
+
+
+def _last_id(data: list[Any]) -> str | None:
+    """The id of the page's last object with a string id (a malformed one is quarantined by the
+    ingest; it must not be a cursor)."""
+    ids = [o["id"] for o in data if isinstance(o, dict) and isinstance(o.get("id"), str)]
+    return ids[-1] if ids else None
+
+
+def _cursor(data: list[Any], path: str) -> str:
+    """Where the next page of a list with more starts: after the last object with a string id.
+    Objects after it (malformed ones) come again at the top of the next page, so none is
+    skipped; a page with none at all cannot be continued, and says so."""
+    cursor = _last_id(data)
+    if cursor is None:
+        raise StripeSyncError(
+            f"{path}: a page of {len(data)} objects with more to come has no object with a "
+            "string id to continue after",
+            permanent=True,
+        )
+    return cursor

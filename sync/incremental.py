@@ -37,6 +37,7 @@ from sync.fetch import PAGE_SIZE, complete_nested
 from sync.history import note_changes
 from sync.ingest import Staging, flush, stage_pages, stage_select
 from sync.store import get_state, set_state, transaction
+from sync.undecodable import store_rejected
 
 Clock = Callable[[], datetime]
 
@@ -111,6 +112,7 @@ def poll(
     with transaction(con):
         note_changes(con, staging.objects)
         outcome.objects = flush(con, staging, API_VERSION, clock())
+        store_rejected(con, reader.take_rejected(), clock())
         if endpoints:
             _mark_refreshed(con, listed, clock())
         # Stripe's time when the poll began, once it has told it: an event dated later (a
@@ -218,6 +220,8 @@ def _stage_objects(
             page = reader.page(f"/v1/{table}/{item.object_id}", RETRIEVE[object_type])
             if page.data.get("deleted") is True:
                 continue  # deleted since the events were listed: its deletion comes next poll
+            if page.data.get("undecodable") is True:
+                continue  # quarantined (sync.undecodable)
             stage_pages(con, staging, table, [f'{{"data":[{page.body}]}}'])
             objects.append(page.data)
         if attribute is not None and child is not None:
@@ -238,6 +242,8 @@ def _stage_disputed_charges(
     for (charge,) in rows:
         if charge is not None:
             page = reader.page(f"/v1/charges/{charge}", {})
+            if page.data.get("undecodable") is True:
+                continue  # quarantined (sync.undecodable)
             stage_pages(con, staging, "charges", [f'{{"data":[{page.body}]}}'])
 
 

@@ -232,7 +232,7 @@ def flush(
         )
         if good and quarantined:  # objects that come back valid leave the quarantine
             con.execute(
-                "DELETE FROM quarantine WHERE table_name = ? AND object_key IN "
+                f"DELETE FROM quarantine WHERE table_name = ? AND {_KEY_ID} IN "
                 f"(SELECT id FROM {staging.stage(name)} WHERE _reason IS NULL)",
                 [name],
             ).fetchall()
@@ -313,15 +313,36 @@ def _write(
     return int(written)
 
 
+# Quarantine keys: the object's id (its JSON text when it is not a string, a hash of the raw
+# text without one), and for the n-th distinct object with one key in one staged source (six
+# different charges with id 12345), " #n" after it. Each bad object is kept; one seen again (the
+# next sync, an event carrying it, the next page repeating the one that ended the page before:
+# a page continues after the last well-formed id) refreshes its row.
+COPY = " #"
+_KEY_ID = f"split_part(object_key, '{COPY}', 1)"  # the id a key stands for
+
+
 def _quarantine(
     con: duckdb.DuckDBPyConnection, staging: Staging, table: Table, synced_at: datetime
 ) -> None:
-    """Store (or refresh) the objects that failed a check, with the first reason each fails."""
+    """Store (or refresh) every object that failed a check, with the first reason it fails.
+
+    Copies are counted per staged source (`seq`), in the order staged, by their text: the same
+    object staged from a page and from an event, or from two pages of one source, is one
+    object; two different objects with one id are two (byte-identical copies say nothing more
+    than one)."""
+    key = "coalesce(id, raw->>'$.id', md5(raw::VARCHAR))"
     con.execute(
         "INSERT INTO quarantine BY NAME "
-        "SELECT ? AS table_name, coalesce(id, md5(raw::VARCHAR)) AS object_key, "
-        "first(_reason) AS reason, first(raw::VARCHAR) AS raw, ? AS first_seen, ? AS last_seen "
-        f"FROM {staging.stage(table.name)} WHERE _reason IS NOT NULL GROUP BY ALL "
+        f"SELECT ? AS table_name, key || if(copy > 1, '{COPY}' || copy, '') AS object_key, "
+        "_reason AS reason, raw::VARCHAR AS raw, ? AS first_seen, ? AS last_seen FROM ("
+        "SELECT *, row_number() OVER (PARTITION BY seq, key ORDER BY staged) AS copy FROM ("
+        f"SELECT {key} AS key, seq, rowid AS staged, _reason, raw "
+        f"FROM {staging.stage(table.name)} WHERE _reason IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY seq, key, md5(raw::VARCHAR) ORDER BY rowid) = 1"
+        ")) "
+        # one row per key and copy: the last staged version of it
+        "QUALIFY row_number() OVER (PARTITION BY key, copy ORDER BY seq DESC, staged DESC) = 1 "
         "ON CONFLICT DO UPDATE SET reason = excluded.reason, raw = excluded.raw, "
         "last_seen = excluded.last_seen",
         [table.name, synced_at, synced_at],

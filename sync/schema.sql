@@ -3,7 +3,9 @@
 -- declarations in sync/tables.py; `sync.schema.schema_sql()` returns both. Idempotent.
 
 -- Objects the sync could not store as typed rows, with the reason; the rest of their page was
--- stored. Keyed by table and object id (or a hash of the raw text when it has no usable id).
+-- stored. Keyed by table and object id (its JSON text when it is not a string, a hash of the raw
+-- text without one); the n-th identical copy in one page is `<id> #n` (sync/ingest.py), so every
+-- bad object is kept. All copies of an id leave when a valid version of it is stored.
 CREATE TABLE IF NOT EXISTS quarantine (
     table_name VARCHAR NOT NULL,
     object_key VARCHAR NOT NULL,
@@ -67,6 +69,9 @@ CREATE TABLE IF NOT EXISTS sync_runs (
 );
 -- Warehouses created before `account_time` existed.
 ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS account_time TIMESTAMP;
+-- The day's reconciliation (sync/reconcile.py), in the run that made it: objects new or changed
+-- per table, i.e. what the events missed ({"charges": 3}; {} none); NULL: the run made none.
+ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS reconciled JSON;
 
 -- The sync's own bookkeeping: the events cursor, the backfill in progress, when webhook
 -- endpoints were last listed, Stripe's clock minus the machine's. One JSON value per key.
@@ -82,7 +87,7 @@ CREATE TABLE IF NOT EXISTS sync_windows (
     resource VARCHAR NOT NULL,
     lo       BIGINT NOT NULL,
     hi       BIGINT,
-    state    VARCHAR NOT NULL,           -- pending | done | forbidden
+    state    VARCHAR NOT NULL,           -- pending | done | unavailable (403/404)
     PRIMARY KEY (resource, lo)
 );
 

@@ -1,5 +1,10 @@
-"""What `paylens sync status` shows: cursor age, last runs, objects, errors, reads this month
-(all on the account's clock)."""
+"""What `paylens sync status` shows: cursor age, last runs, objects, errors, reads this month,
+resources unavailable, what each day's reconciliation found (all on the account's clock).
+
+It is read where no sync runs (the master when no writer holds it, else a published snapshot,
+which is taken after its run ended), so a run or backfill recorded as running is one that was
+stopped: it shows as interrupted / incomplete, never as running.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from sync.store import CLOCK, get_state
+from sync.store import CLOCK, UNAVAILABLE, get_state
 
 MONTHLY_READ_FLOOR = 10_000  # Stripe's floor of read requests a month for any account
 TABLES = (
@@ -33,12 +38,21 @@ def sync_status(
         [month.replace(tzinfo=None)],
     ).fetchall()[0][0]
     pending = con.execute(
-        "SELECT resource, count(*) FROM sync_windows WHERE state <> 'done' GROUP BY ALL ORDER BY 1"
+        "SELECT resource, count(*) FROM sync_windows WHERE state = 'pending' "
+        "GROUP BY ALL ORDER BY 1"
     ).fetchall()
+    backfilled = backfill.get("status", "not started")
     return {
-        "backfill": backfill.get("status", "not started"),
+        "backfill": "incomplete" if backfilled == "running" else backfilled,
         "windows_left": {resource: count for resource, count in pending},
-        "cursor_age_seconds": None if cursor is None else int(now.timestamp()) - int(cursor["at"]),
+        # never negative: a cursor dated by Stripe may be ahead of the machine's estimate
+        "cursor_age_seconds": (
+            None if cursor is None else max(0, int(now.timestamp()) - int(cursor["at"]))
+        ),
+        "unavailable": {
+            name: {"status": entry["status"], "reason": entry["reason"], "since": entry["since"]}
+            for name, entry in sorted((get_state(con, UNAVAILABLE) or {}).items())
+        },
         "reads_this_month": int(reads),
         "monthly_read_floor": MONTHLY_READ_FLOOR,
         "objects": {
@@ -68,9 +82,17 @@ def account_day(con: duckdb.DuckDBPyConnection) -> date:
 
 
 def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    """The latest runs; `reconciled`: what the run's reconciliation found per table (None:
+    it made none; a snapshot older than the column has none)."""
+    has_reconciled = con.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'sync_runs' AND column_name = 'reconciled'"
+    ).fetchall()[0][0]
+    reconciled = "reconciled" if has_reconciled else "NULL"
     rows = con.execute(
-        "SELECT run_id, kind, started_at, finished_at, status, reads, errors, error "
-        "FROM sync_runs ORDER BY started_at DESC LIMIT ?",
+        "SELECT run_id, kind, started_at, finished_at, "
+        "CASE status WHEN 'running' THEN 'interrupted' ELSE status END, reads, errors, error, "
+        f"{reconciled} FROM sync_runs ORDER BY started_at DESC LIMIT ?",
         [limit],
     ).fetchall()
     return [
@@ -82,8 +104,9 @@ def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
             "reads": reads,
             "errors": json.loads(errors) if errors else {},
             "error": error,
+            "reconciled": json.loads(found) if found is not None else None,
         }
-        for _, kind, started, finished, status, reads, errors, error in rows
+        for _, kind, started, finished, status, reads, errors, error, found in rows
     ]
 
 
@@ -92,11 +115,15 @@ def format_status(status: dict[str, Any]) -> str:
     lines = [
         f"backfill: {status['backfill']}"
         + (
-            f" ({sum(status['windows_left'].values())} windows left)"
+            f" ({sum(status['windows_left'].values())} windows left; the next run resumes it)"
             if status["windows_left"]
             else ""
         ),
         f"events cursor age: {'never polled' if age is None else _age(age)}",
+        *(
+            f"unavailable: {name} since {_day(entry['since'])}: {entry['reason']}"
+            for name, entry in status.get("unavailable", {}).items()
+        ),
         f"reads this month: {status['reads_this_month']:,} of Stripe's floor of "
         f"{status['monthly_read_floor']:,}",
         "objects: " + ", ".join(f"{t} {n:,}" for t, n in status["objects"].items()),
@@ -104,10 +131,18 @@ def format_status(status: dict[str, Any]) -> str:
     ]
     for run in status["runs"]:
         line = f"  {run['started_at']}  {run['kind']:<11} {run['status']:<9} {run['reads']} reads"
+        found = run.get("reconciled")
+        if found is not None:
+            missed = ", ".join(f"{table} {count:,}" for table, count in found.items())
+            line += f"  reconciled: {missed or 'nothing missed'}"
         if run["error"]:
             line += f"  error: {run['error']}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _day(unix: int) -> str:
+    return datetime.fromtimestamp(int(unix), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _age(seconds: int) -> str:

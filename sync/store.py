@@ -22,6 +22,9 @@ from sync.schema import schema_sql
 BACKFILL_MEMORY = "512MB"  # DuckDB's buffer pool while pages stream in (SPEC: a backfill ≤ 1 GB)
 BACKFILL = "backfill"  # the sync_state key of the (re-)backfill: running or done, and when
 CLOCK = "account_clock"  # the sync_state key of Stripe's clock minus the machine's (sync.clock)
+# the sync_state key of the resources refused with 403/404 (sync.availability; metrics.degraded
+# reads it under the same name)
+UNAVAILABLE = "unavailable_resources"
 WRITE_THREADS = 1  # DuckDB threads while pages stream in (see open_warehouse)
 REBUILD_THREADS = 2  # for the history rebuild, which runs alone: its scans are the cost
 # for the history rebuild: its joins and window functions cannot all spill; it runs in batches of

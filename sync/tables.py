@@ -4,6 +4,12 @@ These declarations are the single description of an object table: `sync.schema` 
 `CREATE TABLE` from them (typed columns, then `deleted` for deletable objects, then `raw`,
 `api_version`, `synced_at`) and `sync.ingest` the SQL that reads page bodies into it. Money is
 integer minor units plus a lower-case ISO currency; timestamps are UTC (TIMESTAMP, no zone).
+
+Enums and signs follow Stripe's API reference (the `Literal` types and docstrings of the stripe
+SDK, generated from Stripe's OpenAPI spec): an object with a status Stripe does not list, or a
+negative amount where Stripe documents none, is quarantined with the reason rather than counted.
+Enums are declared where the metrics branch on the value; other enum-like fields (card brand,
+decline codes, reasons) gain values over time and stay free text.
 """
 
 from __future__ import annotations
@@ -11,8 +17,19 @@ from __future__ import annotations
 from sync.columns import Column, Nested, Table
 
 
-def _c(name: str, kind: str = "str", path: str | None = None, required: bool = False) -> Column:
-    return Column(name, path or name, kind, required)
+def _c(
+    name: str,
+    kind: str = "str",
+    path: str | None = None,
+    required: bool = False,
+    enum: tuple[str, ...] = (),
+) -> Column:
+    return Column(name, path or name, kind, required, enum=enum)
+
+
+def _amount(name: str, required: bool = False) -> Column:
+    """An integer that Stripe documents as never negative (an amount, a quantity)."""
+    return Column(name, name, "int", required, nonnegative=True)
 
 
 def _helper(name: str, kind: str, path: str) -> Column:
@@ -23,7 +40,23 @@ def _derived(name: str, kind: str, sql: str) -> Column:
     return Column(name, "", kind, derived=sql)
 
 
-ID, CREATED = _c("id", required=True), _c("created", "ts", required=True)
+ID, CREATED = _c("id", "id", required=True), _c("created", "ts", required=True)
+
+# Stripe's values (stripe SDK 16.1 `Literal`s; refund: its `status` docstring; webhook endpoint:
+# "enabled or disabled")
+CHARGE_STATUS = ("failed", "pending", "succeeded")
+SUBSCRIPTION_STATUS = (
+    "active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing",
+    "unpaid",
+)  # fmt: skip
+INVOICE_STATUS = ("draft", "open", "paid", "uncollectible", "void")
+REFUND_STATUS = ("pending", "requires_action", "succeeded", "failed", "canceled")
+DISPUTE_STATUS = (
+    "warning_needs_response", "warning_under_review", "warning_closed", "needs_response",
+    "under_review", "won", "lost", "prevented", "appeal_needs_response", "appeal_under_review",
+)  # fmt: skip
+ENDPOINT_STATUS = ("enabled", "disabled")
+INTERVALS = ("day", "week", "month", "year")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -48,13 +81,13 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("product", "ref"),
                 _c("currency", "currency", required=True),
-                _c("unit_amount", "int"),  # NULL for tiered prices
-                _c("billing_scheme"),  # per_unit | tiered
-                _c("tiers_mode"),  # graduated | volume | NULL
-                _c("type"),  # recurring | one_time
-                _c("interval", path="recurring.interval"),  # day | week | month | year | NULL
+                _amount("unit_amount"),  # NULL for tiered prices
+                _c("billing_scheme", enum=("per_unit", "tiered")),
+                _c("tiers_mode", enum=("graduated", "volume")),  # NULL unless tiered
+                _c("type", enum=("one_time", "recurring")),
+                _c("interval", path="recurring.interval", enum=INTERVALS),  # NULL: one_time
                 _c("interval_count", "int32", "recurring.interval_count"),
-                _c("usage_type", path="recurring.usage_type"),  # licensed | metered | NULL
+                _c("usage_type", path="recurring.usage_type", enum=("licensed", "metered")),
                 _c("nickname"),
                 _c("active", "bool"),
                 _c("tiers", "json"),  # only when the price was served with its tiers
@@ -68,10 +101,10 @@ TABLES: dict[str, Table] = {
                 ID,
                 CREATED,
                 _c("name"),
-                _c("duration", required=True),  # once | repeating | forever
+                _c("duration", required=True, enum=("forever", "once", "repeating")),
                 _c("duration_in_months", "int32"),  # repeating only
                 _c("percent_off", "float"),  # a percentage, e.g. 25.0
-                _c("amount_off", "int"),  # minor units of `currency`
+                _amount("amount_off"),  # minor units of `currency`
                 _c("currency", "currency"),
                 _c("valid", "bool"),
             ),
@@ -101,7 +134,7 @@ TABLES: dict[str, Table] = {
                 ID,
                 CREATED,
                 _c("customer", "ref", required=True),
-                _c("status", required=True),
+                _c("status", required=True, enum=SUBSCRIPTION_STATUS),
                 _c("currency", "currency", required=True),
                 _c("start_date", "ts"),
                 _c("trial_start", "ts"),
@@ -125,7 +158,7 @@ TABLES: dict[str, Table] = {
                 ID,
                 _c("subscription", "ref", required=True),
                 _c("price", "ref", "price.id", required=True),
-                _c("quantity", "int"),
+                _amount("quantity"),
                 CREATED,
                 _c("current_period_start", "ts"),
                 _c("current_period_end", "ts"),
@@ -141,13 +174,13 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("customer", "ref"),
                 _c("subscription", "ref", "parent.subscription_details.subscription"),
-                _c("status"),
+                _c("status", enum=INVOICE_STATUS),  # NULL for an invoice being drafted
                 _c("billing_reason"),
                 _c("currency", "currency", required=True),
-                _c("subtotal", "int"),
+                _c("subtotal", "int"),  # may be negative (a credit proration), as total
                 _c("total", "int"),
-                _c("amount_due", "int"),
-                _c("amount_paid", "int"),
+                _amount("amount_due"),
+                _amount("amount_paid"),
                 _c("attempt_count", "int32"),
                 _c("attempted", "bool"),
                 _c("next_payment_attempt", "ts"),
@@ -177,8 +210,8 @@ TABLES: dict[str, Table] = {
                     "parent.subscription_item_details.subscription_item",
                 ),
                 _c("price", "ref", "pricing.price_details.price"),
-                _c("quantity", "int"),
-                _c("amount", "int", required=True),
+                _amount("quantity"),
+                _c("amount", "int", required=True),  # negative for a credit proration
                 _c("currency", "currency", required=True),
                 _c("period_start", "ts", "period.start"),
                 _c("period_end", "ts", "period.end"),
@@ -197,10 +230,10 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("customer", "ref"),
                 _c("payment_intent", "ref"),
-                _c("amount", "int", required=True),
-                _c("amount_refunded", "int"),
+                _amount("amount", required=True),
+                _amount("amount_refunded"),
                 _c("currency", "currency", required=True),
-                _c("status", required=True),  # succeeded | failed | pending
+                _c("status", required=True, enum=CHARGE_STATUS),
                 _c("paid", "bool"),
                 _c("failure_code"),
                 _c("outcome_type", path="outcome.type"),
@@ -224,9 +257,9 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("charge", "ref"),
                 _c("payment_intent", "ref"),
-                _c("amount", "int", required=True),
+                _amount("amount", required=True),
                 _c("currency", "currency", required=True),
-                _c("status"),
+                _c("status", enum=REFUND_STATUS),
                 _c("reason"),
             ),
         ),
@@ -238,9 +271,9 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("charge", "ref"),
                 _c("payment_intent", "ref"),
-                _c("amount", "int", required=True),
+                _amount("amount", required=True),
                 _c("currency", "currency", required=True),
-                _c("status", required=True),
+                _c("status", required=True, enum=DISPUTE_STATUS),
                 _c("reason"),
                 _c("evidence_due_by", "ts", "evidence_details.due_by"),
                 _c("has_evidence", "bool", "evidence_details.has_evidence"),
@@ -259,7 +292,7 @@ TABLES: dict[str, Table] = {
                 CREATED,
                 _c("type", required=True),
                 _c("object_type", path="data.object.object"),
-                _c("object_id", path="data.object.id"),
+                _c("object_id", "id", "data.object.id"),
                 _c("pending_webhooks", "int32"),
                 _c("previous_attributes", "json", "data.previous_attributes"),  # updates only
                 _c("event_api_version", path="api_version"),  # the version it was rendered in
@@ -272,7 +305,7 @@ TABLES: dict[str, Table] = {
                 ID,
                 CREATED,
                 _c("url"),
-                _c("status"),  # enabled | disabled
+                _c("status", enum=ENDPOINT_STATUS),
                 _c("enabled_events", "json"),
                 _c("endpoint_version", path="api_version"),  # the version it receives
             ),

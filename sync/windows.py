@@ -22,7 +22,7 @@ class Window:
     resource: str
     lo: int  # inclusive
     hi: int | None  # inclusive; None: no upper bound
-    state: str = "pending"  # pending | done | forbidden
+    state: str = "pending"  # pending | done | unavailable (403/404: sync.availability)
     cursor: str | None = None  # last id fetched (in memory only: a restart refetches)
     top: int | None = None  # created of the newest object seen in the window
     fetched: int = 0

@@ -48,11 +48,6 @@ def test_environment_values_are_parsed_and_typed() -> None:
             "PAYLENS_SYNC_INTERVAL_SECONDS must be a whole number",
         ),
         ("PAYLENS_SYNC_INTERVAL_SECONDS", "5", "at least 30 seconds"),
-        (
-            "PAYLENS_REPORTING_CURRENCY",
-            "dollars",
-            "PAYLENS_REPORTING_CURRENCY must be a three-letter",
-        ),
         ("PAYLENS_DASHBOARD_PORT", "70000", "PAYLENS_DASHBOARD_PORT must be a port"),
         ("PAYLENS_DASHBOARD_ADDRESS", "everywhere", "PAYLENS_DASHBOARD_ADDRESS must be an IP"),
         (
@@ -138,8 +133,41 @@ def test_fx_rates_default_to_a_file_in_the_data_directory(tmp_path: Path) -> Non
     assert load_settings({"PAYLENS_DATA_DIR": str(tmp_path)}).fx_rates_path == (
         tmp_path / "fx_rates.csv"
     )
-    named = load_settings({"PAYLENS_DATA_DIR": str(tmp_path), "PAYLENS_FX_RATES_FILE": "r.csv"})
-    assert named.fx_rates_path == Path("r.csv")
+    named_file = tmp_path / "r.csv"
+    named_file.write_text("date,currency,rate_in_usd\n", encoding="utf-8")
+    named = load_settings(
+        {"PAYLENS_DATA_DIR": str(tmp_path), "PAYLENS_FX_RATES_FILE": str(named_file)}
+    )
+    assert named.fx_rates_path == named_file
+
+
+@pytest.mark.parametrize("value", ["xyz", "dollars", "XAU", "us"])
+def test_a_reporting_currency_that_is_not_an_active_iso_code_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings({"PAYLENS_REPORTING_CURRENCY": value})
+
+    assert str(error.value) == (
+        "PAYLENS_REPORTING_CURRENCY must be an active ISO 4217 currency code such as USD, EUR or "
+        f"CHF, got {value!r}"
+    )
+
+
+@pytest.mark.parametrize(("value", "kept"), [("KWD", "kwd"), ("iqd", "iqd"), (" chf ", "chf")])
+def test_a_reporting_currency_is_any_iso_code_kept_in_lower_case(value: str, kept: str) -> None:
+    assert load_settings({"PAYLENS_REPORTING_CURRENCY": value}).reporting_currency == kept
+
+
+def test_a_reporting_currency_from_the_config_file_is_checked_the_same_way(tmp_path: Path) -> None:
+    config = tmp_path / "paylens.toml"
+    config.write_text('[paylens]\nreporting_currency = "xyz"\n', encoding="utf-8")
+
+    with pytest.raises(SettingsError) as error:
+        load_settings({"PAYLENS_CONFIG": str(config)})
+
+    assert str(error.value) == (
+        f"reporting_currency in {config} must be an active ISO 4217 currency code such as USD, "
+        "EUR or CHF, got 'xyz'"
+    )
 
 
 def test_the_mrr_definition_settings_read_booleans_from_the_environment_and_toml(

@@ -16,8 +16,9 @@ runs AS (
     WHERE COALESCE(account_time, finished_at, started_at) <= $as_of
 ),
 
+-- a degraded run completed (its data is fresh; the degradation alerts on its own)
 last_ok AS (
-    SELECT max(run_at) AS run_at FROM runs WHERE status = 'ok'
+    SELECT max(run_at) AS run_at FROM runs WHERE status IN ('ok', 'degraded')
 ),
 
 -- Failed and partial runs after the last good one (all of them when none was good); an

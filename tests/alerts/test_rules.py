@@ -124,6 +124,13 @@ def test_the_built_in_rules_have_the_issues_numbers() -> None:
             inhibited_by_sync=False,
             description="Sync failing",
         ),
+        "sync_degraded": Rule(
+            "sync_degraded",
+            "sync_degraded",
+            timedelta(0),
+            severity="warning",
+            description="Sync degraded",
+        ),
     }
 
 
@@ -519,4 +526,4 @@ def test_format_rules_is_a_table_people_can_read() -> None:
     for text in ("< 95% warning, < 90% critical", "≥ 96%", "1h (up to 24h)", "at least 20"):
         assert text in success
     assert "while it holds: critical" in next(line for line in lines if "dispute_due" in line)
-    assert "not inhibited by sync" in lines[-1]
+    assert "not inhibited by sync" in next(line for line in lines if "sync_failing" in line)

@@ -31,6 +31,7 @@ from metrics.money import format_money
 from sandbox.scenario import load_scenario, simulate_scenario
 from sandbox.sim import Simulation, simulate
 from sync.snapshots import SnapshotReader
+from tests.app.hostile import MARKUP  # the strings hostile.toml types
 from tests.conftest import run_paylens
 from tests.metrics.scenarios import DEMO_UNTIL, synced_snapshot
 
@@ -39,7 +40,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 FX = str(ROOT / "docs" / "examples" / "fx_rates.csv")
 HOSTILE = Path(__file__).with_name("scenario_files") / "hostile.toml"
-MARKUP = ("<script>alert(1)</script>", "**bold**", "[link](http://x)", "<!channel>")
 SETTLED = """() => document.querySelector('[data-testid=stApp][data-test-script-state=notRunning]')
     && !document.querySelector('[data-testid=stSkeleton]')
     && !document.querySelector('[data-testid=stStatusWidget]')"""

@@ -34,7 +34,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("payments_page")
     synced_snapshot(simulate_scenario(load_scenario(SCENARIO)), path).close()
     (path / "rates").mkdir()  # not the default place: without the setting, no rates at all
-    (path / RATES).write_text("date,currency,rate\n2025-01-01,jpy,0.0065\n")
+    (path / RATES).write_text("date,currency,rate_in_usd\n2025-01-01,jpy,0.0065\n")
     return path
 
 

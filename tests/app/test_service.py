@@ -16,8 +16,11 @@ import duckdb
 import pytest
 
 from app.scheduler import Service
+from app.service import open_master, sync_and_publish, utc_now
 from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation
+from sync.snapshots import current_snapshot, publish
+from sync.store import open_warehouse
 from tests.conftest import run_paylens, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,13 +60,15 @@ def test_a_second_run_is_refused_and_sigterm_abandons_the_cycle_cleanly_with_exi
         second = run_paylens("run", env=env, timeout=60)
         assert second.returncode == 2
         assert second.stderr.strip().splitlines()[-1] == (
-            f"paylens: another `paylens run` is already running for {tmp_path} "
-            f"(pid {first.pid}); stop it first"
+            f"paylens: another paylens process is already running as the writer of {tmp_path} "
+            f"(pid {first.pid}); only one may write it: stop it first"
         )
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
     assert "Traceback" not in err
+    assert " ERROR " not in err  # a stop that was asked for is no error
+    assert "sync backfill stopped on request after" in err
     con = duckdb.connect(str(tmp_path / "master.duckdb"), read_only=True)
     assert con.execute("SELECT kind, status FROM sync_runs").fetchall() == [
         ("backfill", "abandoned")
@@ -119,3 +124,32 @@ def test_sync_status_shows_cursor_age_runs_objects_and_reads_against_the_floor(
     assert 0 <= status["cursor_age_seconds"] < 600
     text = run_paylens("sync", "status", env=_env(sandbox, synced_dir))
     assert "reads this month:" in text.stdout and "of Stripe's floor of 10,000" in text.stdout
+
+
+def test_sync_status_reads_the_snapshot_while_a_writer_holds_the_master(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    settings = settings_for(sandbox, tmp_path)
+    assert sync_and_publish(settings).status == "ok"
+    con = open_master(settings)  # held as the service holds it, publishing after a cycle
+    try:
+        publish(con, settings.master_path, settings.snapshot_dir, utc_now())
+        result = run_paylens("sync", "status", env=_env(sandbox, tmp_path))
+    finally:
+        con.close()
+    snapshot = current_snapshot(settings.snapshot_dir)
+    assert result.returncode == 0, result.stderr
+    assert snapshot is not None
+    assert result.stdout.splitlines()[0] == f"paylens sync status (snapshot {snapshot.name})"
+
+
+def test_sync_status_before_any_publish_says_nothing_is_published_and_leaves_the_master_alone(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    open_warehouse(tmp_path / "master.duckdb").close()  # a backfill that never completed
+    result = run_paylens("sync", "status", env=_env(sandbox, tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"paylens: nothing has been published in {tmp_path} yet: the first sync publishes once "
+        "its backfill is complete (run `paylens sync`, or wait for `paylens run`)"
+    )

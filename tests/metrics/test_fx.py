@@ -8,6 +8,9 @@ import pytest
 
 from metrics.fx import FxRatesError, MissingRateError, convert_total, load_rates_csv
 
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "fx_rates.csv"  # against USD: "2020-01-01,usd,1.0"
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "rates.csv"
@@ -20,12 +23,13 @@ def rates(tmp_path: Path) -> pd.DataFrame:
     return load_rates_csv(
         write(
             tmp_path,
-            "date,currency,rate\n"
+            "date,currency,rate_in_usd\n"
             "2026-10-01,eur,1.25\n"
             "2026-10-15,EUR,1.5\n"
             "2026-10-01,jpy,0.0075\n"
             "\n",
-        )
+        ),
+        "usd",
     )
 
 
@@ -89,36 +93,57 @@ def test_a_hand_built_rates_table_with_timestamps_works_too() -> None:
     assert convert_total({"eur": 3.0}, "usd", table, date(2026, 10, 2)) == 6.0
 
 
+HEADER_WANTED = (
+    "1: the header must be 'date,currency,rate_in_usd' (or 'date,currency,rate' with a row rating "
+    "USD 1), found "
+)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "line 1: the header must be exactly 'date,currency,rate'"),
-        ("day,currency,rate\n", "line 1: the header must be exactly 'date,currency,rate'"),
+        ("", HEADER_WANTED + "''"),
+        ("day,currency,rate\n", HEADER_WANTED + "'day,currency,rate'"),
+        ("date,currency,rate_in_dollars\n", HEADER_WANTED + "'date,currency,rate_in_dollars'"),
         (
-            "date,currency,rate\n2026-10-01,eur\n",
-            "line 2: expected 3 fields (date,currency,rate), found 2",
+            "date,currency,rate_in_usd\n2026-10-01,eur\n",
+            "2: expected 3 fields (date,currency,rate), found 2",
         ),
         (
-            "date,currency,rate\n2026-10-01,eur,1.1\n01/10/2026,eur,1.1\n",
-            "line 3: date '01/10/2026' is not YYYY-MM-DD",
+            "date,currency,rate_in_usd\n2026-10-01,eur,1.1\n01/10/2026,eur,1.1\n",
+            "3: date '01/10/2026' is not YYYY-MM-DD",
         ),
         (
-            "date,currency,rate\n2026-10-01,euro,1.1\n",
-            "line 2: currency 'euro' is not a 3-letter ISO code",
+            "date,currency,rate_in_usd\n2026-10-01,euro,1.1\n",
+            "2: currency 'euro' is not a 3-letter ISO code",
         ),
         (
-            "date,currency,rate\n2026-10-01,eur,1,1\n",
-            "line 2: expected 3 fields (date,currency,rate), found 4",
+            "date,currency,rate_in_usd\n2026-10-01,eur,1,1\n",
+            "2: expected 3 fields (date,currency,rate), found 4",
         ),
-        ("date,currency,rate\n2026-10-01,eur,abc\n", "line 2: rate 'abc' is not a number"),
-        ("date,currency,rate\n2026-10-01,eur,0\n", "line 2: rate '0' must be a positive number"),
+        ("date,currency,rate_in_usd\n2026-10-01,eur,abc\n", "2: rate 'abc' is not a number"),
+        ("date,currency,rate_in_usd\n2026-10-01,eur,0\n", "2: rate '0' must be a positive number"),
         (
-            "date,currency,rate\n2026-10-01,eur,nan\n",
-            "line 2: rate 'nan' must be a positive number",
+            "date,currency,rate_in_usd\n2026-10-01,eur,-1.1\n",
+            "2: rate '-1.1' must be a positive number",
         ),
         (
-            "date,currency,rate\n2026-10-01,eur,1.1\n\n2026-10-01,EUR,1.2\n",
-            "line 4: a second rate for EUR on 2026-10-01",
+            "date,currency,rate_in_usd\n2026-10-01,eur,nan\n",
+            "2: rate 'nan' must be a positive number",
+        ),
+        (
+            "date,currency,rate_in_usd\n2026-10-01,eur,1.1\n\n2026-10-01,EUR,1.2\n",
+            "4: a second rate for EUR on 2026-10-01",
+        ),
+        (
+            "date,currency,rate\n2026-10-01,eur,1.1\n",
+            "1: the rates file does not say which currency its rates are in: name it in the "
+            "header ('date,currency,rate_in_usd') or add a row rating it 1 ('YYYY-MM-DD,usd,1')",
+        ),
+        (
+            "date,currency,rate_in_usd\n2026-10-01,eur,1.1\n2026-10-01,usd,1.02\n",
+            "3: USD is the currency the rates are in, so its rate on 2026-10-01 must be 1, "
+            "not 1.02",
         ),
     ],
 )
@@ -128,11 +153,58 @@ def test_a_malformed_rates_file_names_the_file_line_and_problem(
     path = write(tmp_path, text)
 
     with pytest.raises(FxRatesError) as error:
-        load_rates_csv(path)
+        load_rates_csv(path, "usd")
 
-    assert str(error.value) == f"{path}, {message}"
+    assert str(error.value) == f"{path}:{message}"
 
 
 def test_a_missing_rates_file_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(FxRatesError, match=r"nope\.csv: cannot read the rates file"):
-        load_rates_csv(tmp_path / "nope.csv")
+    with pytest.raises(FxRatesError) as error:
+        load_rates_csv(tmp_path / "nope.csv", "usd")
+
+    assert str(error.value) == f"{tmp_path / 'nope.csv'}: the rates file does not exist"
+
+
+def test_usd_rates_are_refused_for_a_chf_report_instead_of_relabelling_the_total() -> None:
+    with pytest.raises(FxRatesError) as error:
+        load_rates_csv(EXAMPLE, "chf")
+
+    assert str(error.value) == f"{EXAMPLE}:2: rates are against USD, the reporting currency is CHF"
+
+
+def test_a_header_naming_another_currency_is_refused_on_line_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "date,currency,rate_in_usd\n2026-10-01,eur,1.08\n")
+
+    with pytest.raises(FxRatesError) as error:
+        load_rates_csv(path, "chf")
+
+    assert str(error.value) == f"{path}:1: rates are against USD, the reporting currency is CHF"
+
+
+def test_the_example_rates_file_loads_for_a_usd_report() -> None:
+    assert load_rates_csv(EXAMPLE, "usd").to_dict("records") == [
+        {"date": date(2020, 1, 1), "currency": "eur", "rate": 1.08},
+        {"date": date(2020, 1, 1), "currency": "gbp", "rate": 1.27},
+        {"date": date(2020, 1, 1), "currency": "jpy", "rate": 0.0067},
+        {"date": date(2020, 1, 1), "currency": "usd", "rate": 1.0},
+    ]
+
+
+def test_a_header_in_the_reporting_currency_loads_in_any_case(tmp_path: Path) -> None:
+    path = write(tmp_path, "Date,Currency,Rate_In_CHF\n2026-10-01,eur,0.94\n")
+
+    assert load_rates_csv(path, "CHF").to_dict("records") == [
+        {"date": date(2026, 10, 1), "currency": "eur", "rate": 0.94}
+    ]
+
+
+def test_a_currency_pegged_at_one_does_not_hide_the_reporting_currency(tmp_path: Path) -> None:
+    # PAB is pegged 1:1 to USD: both read as rated 1, and USD is the reporting currency
+    text = "date,currency,rate\n2026-10-01,pab,1\n2026-10-01,usd,1\n2026-10-01,eur,1.08\n"
+
+    assert len(load_rates_csv(write(tmp_path, text), "usd")) == 3
+    with pytest.raises(FxRatesError) as error:
+        load_rates_csv(write(tmp_path, text), "chf")
+    assert str(error.value).endswith(
+        ":2: rates are against PAB or USD, the reporting currency is CHF"
+    )

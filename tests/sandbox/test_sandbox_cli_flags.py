@@ -14,11 +14,13 @@ import time
 import pytest
 import stripe
 
+from app.cli import main as paylens
 from sandbox.cli import configure_parser, main
 from sandbox.faults import FaultPlan, Window
 from sandbox.incidents import parse_incident
-from sandbox.sim import simulate
+from sandbox.sim import simulate, truth
 from sandbox.stats import format_stats, monthly_stats
+from sandbox.truth_report import format_truth
 
 TODAY = dt.date(2025, 1, 31)
 
@@ -60,6 +62,11 @@ def test_without_serving_flags_nothing_is_limited_or_faulted() -> None:
         (["--incident", "meteor:start=x"], "argument --incident: incident 'meteor:start=x'"),
         (["--restricted-key", "rk_test_a"], "argument --restricted-key: expected KEY:resource"),
         (["--restricted-key", "rk:payouts"], "--restricted-key: unknown resource 'payouts'"),
+        (["--preset", "huge"], "argument --preset: invalid choice: 'huge' (choose from 'demo', "
+         "'large', 'small')"),
+        (["truth", "--preset", "huge", "--as-of", "2025-01-31"], "argument --preset: invalid "
+         "choice: 'huge'"),
+        (["stats", "--preset", "huge"], "argument --preset: invalid choice: 'huge'"),
     ],
 )  # fmt: skip
 def test_a_bad_flag_value_is_one_argparse_error_saying_what_is_wrong(
@@ -71,6 +78,54 @@ def test_a_bad_flag_value_is_one_argparse_error_saying_what_is_wrong(
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert message in errors[0]
+
+
+def test_paylens_demo_refuses_an_unknown_preset_with_one_argparse_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        paylens(["demo", "--preset", "huge"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "paylens demo: error: argument --preset: invalid choice: 'huge' (choose from 'demo', "
+        "'large', 'small')"
+    )
+
+
+def test_truth_without_json_prints_the_headline_figures_as_lines() -> None:
+    out = io.StringIO()
+    argv = ("truth", "--preset", "small", "--seed", "3", "--as-of", "2025-01-31")
+    assert main(_parse(*argv), out) == 0
+    assert out.getvalue() == format_truth(truth(simulate(3, TODAY, "small"), TODAY)) + "\n"
+    assert out.getvalue().startswith("sandbox truth as of 2025-01-31 (end of day, UTC)\n  MRR ")
+
+
+def test_the_readable_truth_counts_churns_and_hidden_changes_by_kind() -> None:
+    report = {
+        "as_of": "2025-01-31",
+        "mrr_by_currency": {"eur": 2939.67, "usd": 18777.83},
+        "list_mrr_by_currency": {"eur": 3000.0, "usd": 18777.83},
+        "active_subscriptions": 117,
+        "mrr_by_subscription": {},
+        "mrr_by_customer": {"cus_a": 1.0, "cus_b": 2.0},
+        "churn_events": [{"cause": c} for c in ("voluntary", "disputed", "voluntary")],
+        "reactivations": [],
+        "unobservable_changes": [{"kind": "change_without_proration"}],
+        "conventions": {"subtract_repeating": True, "subtract_once": False},
+        "undelivered_webhooks": [{}, {}],
+    }
+    assert format_truth(report).splitlines() == [
+        "sandbox truth as of 2025-01-31 (end of day, UTC)",
+        "  MRR                   2,939.67 EUR, 18,777.83 USD",
+        "  MRR before discounts  3,000.00 EUR, 18,777.83 USD",
+        "  Subscriptions         117 in MRR, 2 customers",
+        "  Churns to date        3 (2 voluntary, 1 disputed)",
+        "  Reactivations         0",
+        "  Changes not in API    1 (1 change_without_proration)",
+        "  Undelivered webhooks  2",
+        "  Conventions           subtract_repeating on, subtract_once off",
+        "  (--json prints every key: each subscription, customer and churn)",
+    ]
 
 
 def test_stats_prints_the_presets_monthly_figures() -> None:

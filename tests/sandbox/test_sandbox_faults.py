@@ -45,7 +45,8 @@ def test_a_simulated_time_window_is_read_as_utc() -> None:
     [
         ("500=2", "500: 2 is out of range"),
         ("500=abc", "500: expected a number, got 'abc'"),
-        ("404=0.1", "unknown fault '404'"),
+        ("418=0.1", "unknown fault '418'"),
+        ("404=0.1", "404: expected names joined by"),
         ("500=0.6,503=0.6", "fault shares add up to more than 1"),
         ("500", "expected key=value"),
         ("500=0.1,500=0.2", "fault key '500' given twice"),

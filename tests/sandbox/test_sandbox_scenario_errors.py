@@ -65,8 +65,8 @@ def _entry(**fields: object) -> str:
          "unknown key 'colour' (allowed: currencies, description, name, seed, start, "
          "time_of_day, until)"),
         (BASE.replace("unit_amount = 10000", "amount = 10000"), "prices.pro_monthly",
-         "unknown key 'amount' (allowed: currency, interval, interval_count, product, tiers, "
-         "tiers_mode, unit_amount, usage_type)"),
+         "unknown key 'amount' (allowed: currency, interval, interval_count, metadata, "
+         "nickname, product, tiers, tiers_mode, unit_amount, usage_type)"),
         (BASE.replace('product = "pro"', 'product = "max"'), "prices.pro_monthly",
          "product 'max' is not defined in [products]"),
         (BASE.replace('interval = "month"', 'interval = "fortnight"'), "prices.pro_monthly",
@@ -90,7 +90,8 @@ def _entry(**fields: object) -> str:
          "timeline[3] (cancel)", "subscription 'ann_pro' was already cancelled"),
         (BASE + _entry(at="2025-02-01", op="upgrade", subscription="ann_pro"),
          "timeline[2]", "unknown op 'upgrade' (known: apply_coupon, cancel, change, "
-         "create_customer, dispute, fail_payments, pause, recover, refund, resume, subscribe)"),
+         "create_customer, dispute, fail_payments, pause, recover, refund, resume, subscribe, "
+         "update_charge)"),
         (BASE + _entry(at="2025-02-01", op="cancel", subscription="ann_pro", when="now"),
          "timeline[2] (cancel)",
          "unknown key 'when' (allowed: at, at_period_end, feedback, op, subscription)"),

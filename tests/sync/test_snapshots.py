@@ -134,3 +134,47 @@ def test_a_reader_process_sees_no_error_while_the_writer_publishes_20_times(tmp_
     queries, errors, seen = (int(x) for x in out.split())
     assert (errors, err) == (0, "")
     assert queries > 20 and seen > 1
+
+
+def test_a_publish_removes_the_temp_files_interrupted_publishes_left(tmp_path: Path) -> None:
+    master, snapshots = tmp_path / "master.duckdb", tmp_path / "s"
+    con = open_warehouse(master)
+    snapshots.mkdir()
+    for left in (".snap_20261127T070000000000Z.duckdb.tmp", ".CURRENT.tmp"):  # as kills leave
+        (snapshots / left).write_bytes(b"half a copy")
+    snapshot = publish(con, master, snapshots, T0)
+    assert sorted(p.name for p in snapshots.iterdir()) == [CURRENT, snapshot.name]
+
+
+FULL_DISK = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from sync.snapshots import publish
+    from sync.store import open_warehouse
+    master, snapshots = Path(sys.argv[1]), Path(sys.argv[2])
+    con = open_warehouse(master)
+    con.execute("CHECKPOINT")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+    try:
+        publish(con, master, snapshots, datetime(2026, 11, 27, tzinfo=UTC))
+    except OSError as exc:
+        print("publish failed:", exc.strerror)
+    """
+)
+
+
+def test_a_copy_cut_short_by_a_write_error_leaves_no_temp_file(tmp_path: Path) -> None:
+    master, snapshots = tmp_path / "master.duckdb", tmp_path / "s"
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(master), str(snapshots)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert master.stat().st_size > 64 * 1024
+    assert done.stdout == "publish failed: File too large\n"
+    assert list(snapshots.iterdir()) == []

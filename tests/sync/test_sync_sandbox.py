@@ -170,7 +170,7 @@ def test_a_restricted_key_names_what_it_lacks_and_the_rest_is_synced(
         server.api_key = key
         settings = settings_for(server, tmp_path)
         result = sync_and_publish(settings)
-    assert result.status == "partial"
+    assert result.status == "degraded"
     assert result.errors == {
         "refunds": "the API key may not read refunds (403; it needs the rak_refund_read permission)"
     }
@@ -189,7 +189,11 @@ def test_a_malformed_object_is_quarantined_with_its_reason_and_the_rest_syncs(
     fresh_sim.charges["ch_broken"] = broken
     with start_server(fresh_sim) as server:
         settings = settings_for(server, tmp_path)
-        assert sync_and_publish(settings).status == "ok"
+        result = sync_and_publish(settings)
+    assert (result.status, result.degraded) == (
+        "degraded",
+        ["1 object quarantined by this run (charges 1)"],
+    )
     con = duckdb.connect(str(settings.master_path), read_only=True)
     assert con.execute("SELECT table_name, object_key, reason FROM quarantine").fetchall() == [
         ("charges", "ch_broken", "unknown currency zzz")
