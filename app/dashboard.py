@@ -26,4 +26,5 @@ pages = [
 page = st.navigation(pages, position="sidebar" if allowed else "hidden")
 if not allowed:
     st.stop()
+ui.keep_warm()
 page.run()

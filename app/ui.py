@@ -20,6 +20,7 @@ import duckdb
 import streamlit as st
 from streamlit.errors import StreamlitAuthError, StreamlitPageNotFoundError
 
+from app import warm
 from app.settings import Settings, load_settings
 from metrics.degraded import degradations
 from sync.runs import latest_runs
@@ -252,8 +253,25 @@ def call(
     """`func(con, *args, **kwargs)`, computed once per snapshot and arguments (pages call the
     metrics functions through this; arguments must be hashable or plain data)."""
     key = f"{func.__module__}.{func.__qualname__}"
-    result: T = _cached_call(snapshot_name, key, func, con, args, tuple(sorted(kwargs.items())))
+    pairs = tuple(sorted(kwargs.items()))
+    _RECORDER.record(warm.Call(key, func, args, pairs))
+    result: T = _cached_call(snapshot_name, key, func, con, args, pairs)
     return result
+
+
+_RECORDER = warm.Recorder()  # what this process's pages asked for, replayed by the warmer
+
+
+@st.cache_resource(show_spinner=False)
+def _warmer(snapshot_dir: str) -> warm.Warmer:
+    return warm.Warmer(Path(snapshot_dir), _RECORDER, _cached_call)
+
+
+def keep_warm() -> None:
+    """Start this server's warmer (once): each newly published snapshot gets the recent
+    pages' computations in the background (`app.warm`). Called by the dashboard's entry
+    point, not by the pages, so a page run on its own (a test) starts no thread."""
+    _warmer(str(settings().snapshot_dir)).start()
 
 
 def watch(snapshot_name: str, every: timedelta = timedelta(seconds=30)) -> None:
