@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui
+from app import charts, ui
 
 st.set_page_config(page_title="paylens", page_icon=":bar_chart:", layout="wide")
 
@@ -27,4 +27,8 @@ page = st.navigation(pages, position="sidebar" if allowed else "hidden")
 if not allowed:
     st.stop()
 ui.keep_warm()
+if ui.has_charts(page.url_path):
+    with st.sidebar:
+        st.plotly_chart(charts.loader(), config={"staticPlot": True, "displayModeBar": False},
+                        key="paylens_chart_loader")  # fmt: skip
 page.run()

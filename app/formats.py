@@ -99,6 +99,20 @@ def duration(seconds: Any) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else age(seconds)
 
 
+# A table shows at most this many rows (its CSV has them all): on a large account a 30-day list
+# of failed payments holds tens of thousands, and each page open would send them all to the
+# browser.
+MAX_ROWS = 1_000
+
+
+def show(table: pd.DataFrame) -> None:
+    """`table` as a dataframe, its first MAX_ROWS rows (in the order given: the most recent or
+    the largest first), saying how many there are when it is cut."""
+    st.dataframe(table.head(MAX_ROWS), hide_index=True)
+    if len(table) > MAX_ROWS:
+        st.caption(f"The first {MAX_ROWS:,} of {len(table):,} rows; the CSV has them all.")
+
+
 def download(table: pd.DataFrame, name: str) -> None:
     """The table's CSV (numbers as numbers) as a download named `name`.csv."""
     csv = table.to_csv(index=False)
@@ -135,5 +149,5 @@ def table(
         shown[columns[column]] = [money(value, str(c)) for value, c in pairs]
     for column in rates:
         shown[columns[column]] = [rate(value) for value in frame[columns[column]]]
-    st.dataframe(shown.reset_index(drop=True), hide_index=True)
+    show(shown.reset_index(drop=True))
     download(frame, name)

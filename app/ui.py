@@ -53,6 +53,11 @@ PAGES = (
 )
 
 
+def has_charts(url_path: str) -> bool:
+    """Whether the page at `url_path` draws Plotly charts (all but Alerts)."""
+    return url_path not in ("alerts",)
+
+
 def available_pages() -> list[PageSpec]:
     """The pages whose script exists (a page not written yet is not listed)."""
     return [page for page in PAGES if (VIEWS / page.file).is_file()]

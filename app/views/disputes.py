@@ -221,7 +221,7 @@ with ui.snapshot() as (con, snapshot_name):
         st.info(f"No disputes{where} in this range.")
     else:
         table = _range_table(new_rows)
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "disputes_in_range")
 
     ui.freshness(con, snapshot_name)

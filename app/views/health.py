@@ -155,7 +155,7 @@ with ui.snapshot() as (con, snapshot_name):
             labels={"events": "Events pending", "type": "Event type", "age": "Age"},
         )
         st.plotly_chart(chart, width="stretch")
-        st.dataframe(by_type, hide_index=True)
+        fmt.show(by_type)
         fmt.download(by_type, "pending_by_type_and_age")
         listed = pd.DataFrame(
             {
@@ -204,7 +204,7 @@ with ui.snapshot() as (con, snapshot_name):
                 "Created (UTC)": endpoints["created"].map(fmt.time),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "webhook_endpoints")
 
     st.subheader("Sync runs")
@@ -224,7 +224,7 @@ with ui.snapshot() as (con, snapshot_name):
                 "Error": runs["error"].fillna(""),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "sync_runs")
 
     st.subheader("API reads per month")
@@ -252,7 +252,7 @@ with ui.snapshot() as (con, snapshot_name):
                 "Last seen (UTC)": quarantined["last_seen"].map(fmt.time),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "quarantine")
 
     st.subheader("Snapshot in use")

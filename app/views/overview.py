@@ -155,7 +155,7 @@ with ui.snapshot() as (con, snapshot_name):
     if by_currency.empty:
         st.info("No paying subscriptions at the end of the range.")
     else:
-        st.dataframe(by_currency, hide_index=True)
+        fmt.show(by_currency)
         st.download_button(
             "Download CSV",
             by_currency.to_csv(index=False),

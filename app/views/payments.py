@@ -220,7 +220,7 @@ def over_time(raw: pd.DataFrame, dedup: pd.DataFrame, grain: str, marks: Sequenc
             "Below baseline": raw["below_baseline"].map({True: "yes", False: ""}),
         }
     )
-    st.dataframe(table, hide_index=True)
+    fmt.show(table)
     fmt.download(table, "success_over_time")
 
 
@@ -233,10 +233,14 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
         f"Failed charges in the range, each dimension sorted by lost volume (the failed amount, in "
         f"{currency.upper()}); a retried payment counts once per failed try."
     )
-    tabs = st.tabs(list(DIMENSION_LABELS.values()))
+    # One dimension at a time, bound to ?declines_by= (the tab's label): only the open tab is
+    # built and sent, so the page draws one chart here rather than nine.
+    tabs = st.tabs(list(DIMENSION_LABELS.values()), key="declines_by", bind="query-params")
     for tab, (dimension, label) in zip(tabs, DIMENSION_LABELS.items(), strict=True):
         rows = breakdown[breakdown["dimension"] == dimension]
         with tab:
+            if not tab.open:
+                continue
             if rows.empty:
                 st.info(f"No declines with a {label.lower()} in this range.")
                 continue
@@ -258,7 +262,7 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
                     "Success rate": rows["success_rate"].map(fmt.rate).to_numpy(),
                 }
             )
-            st.dataframe(table, hide_index=True)
+            fmt.show(table)
             fmt.download(table, f"declines_by_{dimension}")
             convertible = bool(rows["lost"].notna().all())
             chart = pd.DataFrame({label: values, "y": rows["lost" if convertible else "declined"]})
@@ -283,7 +287,7 @@ def declines(breakdown: pd.DataFrame, attempts: pd.DataFrame, currency: str) -> 
                 "Outcome type": attempts["outcome_type"].fillna(""),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "declined_charges")
 
 
@@ -341,7 +345,7 @@ def dunning(
                 "Created (UTC)": retrying["created"].map(fmt.time),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "invoices_in_retry")
         st.caption(
             f"Open invoices created by {as_of} with a next attempt scheduled, as the last sync "
@@ -364,7 +368,7 @@ def dunning(
                 "Next attempt (UTC)": failed["next_payment_attempt"].map(fmt.time),
             }
         )
-        st.dataframe(table, hide_index=True)
+        fmt.show(table)
         fmt.download(table, "failed_subscription_payments")
         volumes = {"recovered": figures.recovered, "lost": figures.lost}
         volumes["in retry"] = figures.in_retry
@@ -412,7 +416,7 @@ def refunds(figures: pv.RefundFigures, reasons: pd.DataFrame) -> None:
             ],
         }
     )
-    st.dataframe(table, hide_index=True)
+    fmt.show(table)
     fmt.download(table, "refund_reasons")
     if reasons["refunded"].notna().all():
         figure = px.bar(

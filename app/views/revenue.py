@@ -212,9 +212,12 @@ def breakdowns(view: View) -> None:
     st.subheader("MRR by plan, product and currency")
     as_of, currency, unit = view.filters.as_of, view.filters.currency, view.shown_in
     args = (as_of, view.reporting, view.rates, currency)
-    tabs = st.tabs(["By plan", "By product", "By currency"])
+    # one view at a time, bound to ?mrr_by= (the tab's label): only the open one is built
+    tabs = st.tabs(["By plan", "By product", "By currency"], key="mrr_by", bind="query-params")
     for tab, by in zip(tabs[:2], ("plan", "product"), strict=True):
         with tab:
+            if not tab.open:
+                continue
             plans = view.fetch(rv.plan_mrr, *args, view.definition, by=by)
             if plans is not None and plans.empty:
                 st.info(f"No subscription is in MRR at the end of {as_of}.")
@@ -236,7 +239,7 @@ def breakdowns(view: View) -> None:
                 money = {"net_mrr_minor": None, "list_mrr_minor": None, "mrr": unit}
                 fmt.table(plans, f"mrr_by_{by}", columns, money, ["share"])
     with tabs[2]:
-        found = view.fetch(rv.currency_mrr, *args, view.definition)
+        found = view.fetch(rv.currency_mrr, *args, view.definition) if tabs[2].open else None
         if found is not None:
             columns = {"currency": "Currency", "active_customers": "Active customers"}
             columns |= {"active_subscriptions": "Active subscriptions", "net_mrr_minor": "MRR"}
@@ -286,8 +289,10 @@ def cohorts(view: View) -> None:
         return
     grid = grid.assign(month=[f"{day:%Y-%m}" for day in grid["cohort"]])
     heatmaps = {"customer_retention": "Customers still paying", "revenue_retention": "Revenue"}
-    tabs = st.tabs(list(heatmaps.values()))
+    tabs = st.tabs(list(heatmaps.values()), key="cohorts_by", bind="query-params")
     for tab, (column, title) in zip(tabs, heatmaps.items(), strict=True):
+        if not tab.open:  # one heatmap at a time, bound to ?cohorts_by=
+            continue
         pivot = grid.pivot(index="month", columns="months_since", values=column).astype(float)
         heat = charts.retention_heatmap(
             pivot, title=title, labels=("Months since signup", "Cohort")

@@ -74,17 +74,19 @@ def test_the_last_30_days_show_success_declines_dunning_and_refunds_as_the_repor
         ["insufficient_funds", 1, "$10.00"],
         ["expired_card", 1, "$6.37"],
     ]  # sorted by lost volume, not by count
-    assert rows(table(at, "Brand"), "Brand", "Declines", "Attempts", "Lost volume") == [
+    by = {label: _page(monkeypatch, data_dir, declines_by=label)
+          for label in ("Brand", "Amount band", "Funding")}  # fmt: skip
+    assert rows(table(by["Brand"], "Brand"), "Brand", "Declines", "Attempts", "Lost volume") == [
         ["amex", 4, 4, "$1,000.00"],
         ["visa", 6, 44, "$56.37"],
         ["mastercard", 1, 9, "$10.00"],
     ]
-    assert rows(table(at, "Amount band"), "Amount band", "Lost volume") == [
+    assert rows(table(by["Amount band"], "Amount band"), "Amount band", "Lost volume") == [
         ["200-1000 (USD)", "$1,000.00"],
         ["10-50 (USD)", "$60.00"],
         ["200-1000 (JPY)", "$6.37"],
     ]
-    assert table(at, "Funding")["Funding"].tolist() == ["credit", "debit"]
+    assert table(by["Funding"], "Funding")["Funding"].tolist() == ["credit", "debit"]
 
     assert (shown["Recovered"], shown["Lost"]) == ("$26.37", "$250.00")  # ann's, late's, jp's
     assert (shown["Still in retry"], shown["Revenue at risk"]) == ("$40.00", "$40.00")
@@ -106,7 +108,8 @@ def test_the_last_30_days_show_success_declines_dunning_and_refunds_as_the_repor
         ["duplicate", "$5.00", "$5.00"],
         ["fraudulent", "¥300", "$1.95"],
     ]
-    assert len(at.get("download_button")) == 14  # every table has its CSV
+    # every table shown has its CSV (the decline dimensions' tabs: the open one only)
+    assert len(at.get("download_button")) == len(at.dataframe) == 6
     assert dict(at.query_params) == {}  # the defaults: 30 days, USD, every card
 
     report = _report(data_dir, ACCOUNT_DAY - timedelta(days=30))
@@ -149,7 +152,8 @@ def test_the_link_an_alert_sends_opens_the_page_on_its_window_and_card_segment(
     assert at.metric[0].delta == "-83.33 pp vs baseline"
     assert "significantly below its baseline" in at.error[0].value
     assert table(at, "Decline code")["Decline code"].tolist() == ["do_not_honor"]
-    assert rows(table(at, "Country"), "Country", "Declines", "Attempts") == [["BR", 5, 6]]
+    by_country = _page(monkeypatch, data_dir, **link, declines_by="Country")
+    assert rows(table(by_country, "Country"), "Country", "Declines", "Attempts") == [["BR", 5, 6]]
     declined = table(at, "Created (UTC)", "Decline code")
     assert declined["Customer name"].tolist() == ["Br 3", "Br 4", "Br 1", "Br 2", "Late"]
 
@@ -216,6 +220,20 @@ def test_without_rates_amounts_in_other_currencies_are_shown_apart_with_a_warnin
     assert "JPY" in at.warning[0].value and "PAYLENS_FX_RATES_FILE" in at.warning[0].value
     decline = table(at, "Decline code")
     assert decline["Lost volume"].tolist()[-1] == "¥980"
+
+
+def test_one_decline_dimension_is_built_at_a_time_and_the_url_names_it(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    at = _page(monkeypatch, data_dir)
+    columns = [frame.value.columns[0] for frame in at.dataframe]
+    assert "Decline code" in columns and "Brand" not in columns  # the first tab, alone
+    assert "declines_by" not in at.query_params  # the default is left out of the link
+
+    at = _page(monkeypatch, data_dir, declines_by="Brand")
+    columns = [frame.value.columns[0] for frame in at.dataframe]
+    assert "Brand" in columns and "Decline code" not in columns
+    assert at.query_params["declines_by"] == "Brand"
 
 
 def test_account_text_is_shown_as_typed_and_never_rendered_as_markup(

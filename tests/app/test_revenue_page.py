@@ -48,7 +48,8 @@ def _page(
 def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
     monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
-    at = _page(monkeypatch, data_dir, {"range": "12m", "grain": "month"})
+    twelve = {"range": "12m", "grain": "month"}
+    at = _page(monkeypatch, data_dir, twelve)
 
     shown = metrics(at)
     assert shown["MRR"] == "$566.00"  # $350 + €180 at 1.20
@@ -85,11 +86,21 @@ def test_twelve_months_by_month_show_the_scenarios_mrr_and_movements(
         ["pro_eur", "€180.00", "$216.00", "38.16%"],
         ["basic_usd", "$50.00", "$50.00", "8.83%"],
     ]
-    assert rows(table(at, "Currency", "ARPU"), "Currency", "MRR", "ARR", "ARPU") == [
+    assert len(at.get("download_button")) == len(at.dataframe) == 7  # every table has its CSV
+    # the breakdowns, one tab at a time: ?mrr_by= names the open one
+    assert "Product" not in [frame.value.columns[0] for frame in at.dataframe]
+    by_currency = _page(monkeypatch, data_dir, twelve | {"mrr_by": "By currency"})
+    assert rows(table(by_currency, "Currency", "ARPU"), "Currency", "MRR", "ARR", "ARPU") == [
         ["USD", "$350.00", "$4,200.00", "$116.67"],
         ["EUR", "€180.00", "€2,160.00", "€90.00"],
     ]
-    assert len(at.get("download_button")) >= 8  # every table has its CSV
+    assert "Plan" not in [frame.value.columns[0] for frame in by_currency.dataframe]
+    by_product = _page(monkeypatch, data_dir, twelve | {"mrr_by": "By product"})
+    assert rows(table(by_product, "Product"), "Product", "Currency", "MRR (USD)") == [
+        ["Pro", "USD", "$300.00"],
+        ["Pro", "EUR", "$216.00"],
+        ["Basic", "USD", "$50.00"],
+    ]
 
 
 def test_range_grain_and_currency_from_the_link_apply(
@@ -253,7 +264,10 @@ def test_every_section_uses_the_accounts_mrr_settings(
     at = run_page(PAGE, monkeypatch, cancellations, params, None)
 
     assert metrics(at)["MRR"] == "$100.00"
-    assert rows(table(at, "Currency", "ARPU"), "Currency", "MRR") == [["USD", "$100.00"]]
+    by_currency = run_page(
+        PAGE, monkeypatch, cancellations, params | {"mrr_by": "By currency"}, None
+    )
+    assert rows(table(by_currency, "Currency", "ARPU"), "Currency", "MRR") == [["USD", "$100.00"]]
     cohort = table(at, "Cohort", "Still paying")
     assert rows(cohort, "Cohort", "Months since signup", "Still paying", "MRR") == [
         ["2025-01", 0, 2, "$200.00"],
