@@ -27,7 +27,7 @@ from app.alerting import alert_rules, context_for, in_account_time, silence_stor
 from app.errors import CommandError
 from app.published import published_snapshot
 from app.settings import Settings
-from sync.status import account_now, last_heard
+from sync import account_now, last_heard
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -38,8 +38,7 @@ from app.settings import Settings
 from app.weekly import review_for, timezone
 from metrics.summary import Summary
 from metrics.weekly_model import IsoWeek, WeeklyReview
-from sync.engine import RunResult
-from sync.store import BACKFILL, get_state
+from sync import RunResult, backfill_finished
 
 log = logging.getLogger("paylens.alerts")
 DELIVERY_SECONDS = 5.0  # how often the outbox is retried between syncs
@@ -201,8 +200,7 @@ def digest_status(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> str | None:
 def complete_since(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the backfill that the warehouse holds finished, on the account's clock (None: none
     has)."""
-    finished = (get_state(con, BACKFILL) or {}).get("finished")
-    return None if finished is None else datetime.fromtimestamp(finished, UTC)
+    return backfill_finished(con)
 
 
 class DigestJob:

@@ -17,7 +17,7 @@ from app import alert_commands, commands, weekly_commands
 from app.errors import CommandError
 from app.settings import SettingsError, load_settings
 from sandbox import cli as sandbox_cli
-from sync.scrub import scrub, scrub_handlers
+from sync import scrub, scrub_handlers
 
 log = logging.getLogger("paylens")
 

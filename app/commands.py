@@ -15,8 +15,7 @@ from app.scheduler import Service, run_to_exit
 from app.service import sync_and_publish, utc_now
 from app.settings import Settings, load_settings
 from sandbox import cli as sandbox_cli
-from sync.snapshots import SnapshotReader
-from sync.status import account_day, format_status, sync_status
+from sync import SnapshotReader, account_day, format_status, sync_status
 
 
 def dispatch(args: argparse.Namespace) -> int:

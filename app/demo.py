@@ -29,11 +29,11 @@ from app.errors import CommandError
 from app.scheduler import Service, run_to_exit
 from app.service import InstanceLock, utc_now
 from app.settings import Secret, Settings
-from sandbox.incidents import Incident
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import simulate
+from sandbox.sim.incidents import Incident
 from sandbox.slack_standin import start_slack_standin
-from sync.snapshots import current_snapshot
+from sync import current_snapshot
 
 log = logging.getLogger("paylens.demo")
 EXAMPLE_FX_RATES = Path(__file__).resolve().parent.parent / "docs" / "examples" / "fx_rates.csv"

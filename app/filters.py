@@ -24,7 +24,7 @@ from datetime import date, timedelta
 import duckdb
 import streamlit as st
 
-from sync.status import account_day
+from sync import account_day
 
 PRESETS: dict[str, str] = {
     "7d": "Last 7 days",

@@ -11,7 +11,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from sync.backfill import Progress as ProgressCallback
+from sync import Progress as ProgressCallback
 
 log = logging.getLogger("paylens.sync")
 

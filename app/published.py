@@ -13,7 +13,7 @@ import duckdb
 
 from app.errors import CommandError
 from app.settings import Settings
-from sync.snapshots import SnapshotReader
+from sync import SnapshotReader
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from metrics.coverage import beyond_data
 from metrics.fx import FxError, load_rates_csv
 from metrics.money import format_money
 from metrics.summary import FX_NO_RATES, Rates, Summary, summarise
-from sync.status import last_heard
+from sync import last_heard
 
 DEFAULT_PERIOD_DAYS = 30
 SUCCESS_RATE_DAYS = 7  # the Overview page's window

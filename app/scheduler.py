@@ -38,8 +38,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from app.alerting import DELIVERY_SECONDS, AlertJob, DigestJob
 from app.service import InstanceLock, open_master, sync_and_publish
 from app.settings import Settings
-from sync.engine import RunResult
-from sync.snapshots import remove_stale_temps
+from sync import RunResult, remove_stale_temps
 
 __all__ = ["InstanceLock", "Service", "run_to_exit"]
 log = logging.getLogger("paylens.service")

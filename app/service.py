@@ -14,13 +14,20 @@ import duckdb
 from app.errors import CommandError
 from app.settings import Settings
 from metrics.refresh import refresh as refresh_metrics
-from sync.backfill import Options, Progress
-from sync.client import AuthError, StripeReader
-from sync.engine import RunResult, sync
-from sync.limits import RateLimiter, default_rate
-from sync.lock import WarehouseLocked, WriterLock
-from sync.snapshots import publish
-from sync.store import open_warehouse
+from sync import (
+    AuthError,
+    Options,
+    Progress,
+    RateLimiter,
+    RunResult,
+    StripeReader,
+    WarehouseLocked,
+    WriterLock,
+    default_rate,
+    publish,
+    sync,
+)
+from sync import open_master as sync_open_master
 
 log = logging.getLogger("paylens.sync")
 
@@ -43,12 +50,10 @@ def build_reader(settings: Settings) -> StripeReader:
 
 
 def sync_options(settings: Settings) -> Options:
-    return Options(
-        workers=settings.sync_workers,
-        # a resource may use a quarter of the workers: at live limits one endpoint takes 24/s,
-        # and at ~0.5 s per page under load that needs about 12 pages in flight
-        windows_per_resource=max(2, settings.sync_workers // 4),
-        events_overlap_seconds=settings.sync_events_overlap_seconds,
+    """The sync's options for the configured workers (each resource may use a quarter of
+    them: `sync.Options.for_workers`)."""
+    return Options.for_workers(
+        settings.sync_workers, events_overlap_seconds=settings.sync_events_overlap_seconds
     )
 
 
@@ -153,17 +158,12 @@ class InstanceLock(WriterLock):
 
 
 def open_master(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """The master read-write; callers hold the writer lock (`sync.lock`) first. DuckDB's own
-    lock still refuses a program that is not paylens."""
+    """The master read-write (`sync.open_master`); callers hold the writer lock first. DuckDB's
+    own lock still refuses a program that is not paylens, in one line (a CommandError)."""
     try:
-        return open_warehouse(settings.master_path)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise CommandError(
-                f"{settings.master_path} is in use by another paylens process (is `paylens run` "
-                "going?); only one process may write the warehouse"
-            ) from None
-        raise
+        return sync_open_master(settings.master_path)
+    except WarehouseLocked as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _log_progress(resource: str, objects: int, finished: bool) -> None:

@@ -23,9 +23,7 @@ from streamlit.errors import StreamlitAuthError, StreamlitPageNotFoundError
 from app import warm
 from app.settings import Settings, load_settings
 from metrics.degraded import degradations
-from sync.runs import latest_runs
-from sync.snapshots import SnapshotReader, current_snapshot
-from sync.status import account_now, last_heard
+from sync import SnapshotReader, account_now, current_snapshot, last_heard, latest_runs
 
 T = TypeVar("T")
 VIEWS = Path(__file__).with_name("views")

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from sync.snapshots import SnapshotReader, current_snapshot
+from sync import SnapshotReader, current_snapshot
 
 log = logging.getLogger("paylens.dashboard")
 

@@ -17,7 +17,7 @@ from app.report import churn_settings, fx_rates
 from app.settings import Settings
 from metrics.weekly import default_week, weekly_review
 from metrics.weekly_model import IsoWeek, WeeklyReview
-from sync.status import account_now, last_heard
+from sync import account_now, last_heard
 
 
 def timezone(settings: Settings) -> ZoneInfo:

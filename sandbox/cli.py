@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TextIO, TypeVar
 
-from sandbox.api import PERMISSIONS
-from sandbox.faults import FaultPlan, parse_faults
-from sandbox.incidents import Incident, parse_incident
-from sandbox.model import Simulation
-from sandbox.presets import PRESETS
+from sandbox.api.faults import FaultPlan, parse_faults
+from sandbox.api.routes import PERMISSIONS
+from sandbox.api.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.scenario import (
     ScenarioError,
     live_entries,
@@ -31,10 +29,12 @@ from sandbox.scenario import (
     load_scenario,
     simulate_scenario,
 )
-from sandbox.server import DEFAULT_API_KEY, SandboxServer, serve_forever
 from sandbox.sim import simulate, truth
-from sandbox.stats import format_stats, monthly_stats
-from sandbox.truth_report import format_truth
+from sandbox.sim.incidents import Incident, parse_incident
+from sandbox.sim.model import Simulation
+from sandbox.sim.presets import PRESETS
+from sandbox.truth.report import format_truth
+from sandbox.truth.stats import format_stats, monthly_stats
 
 T = TypeVar("T")
 
@@ -310,6 +310,6 @@ def truth_text(
 
 
 def stats_text(seed: int, until: dt.date, preset: str, *, sim: Simulation | None = None) -> str:
-    """The monthly figures of the preset, or of ``sim``, as a table (see ``sandbox.stats``)."""
+    """The monthly figures of the preset, or of ``sim``, as a table (``sandbox.truth.stats``)."""
     simulation = sim if sim is not None else simulate(seed, until, preset)
     return format_stats(monthly_stats(simulation))

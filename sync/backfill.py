@@ -31,30 +31,16 @@ import duckdb
 
 from sync.client import AuthError, StripeReader, StripeSyncError
 from sync.fetch import RESOURCES, FetchedPage, FollowUp, fetch_page, fetch_rest
+from sync.options import Options, Progress
 from sync.pacing import NESTED, nested_pages, ranks, remaining_pages
 from sync.windows import Window, split
 from sync.writer import Writer
 
-Clock = Callable[[], datetime]
-Progress = Callable[[str, int, bool], None]  # (resource, objects so far, resource finished)
+__all__ = ["Backfill", "Options", "Outcome", "Progress"]  # the options: `sync.options`
 
+Clock = Callable[[], datetime]
 
 PACE_SECONDS = 1.0  # how often the endpoints' ranks are re-estimated
-
-
-@dataclass(frozen=True)
-class Options:
-    """How hard and how often: parallelism, window size, flush thresholds, incremental timing."""
-
-    workers: int = 48
-    windows_per_resource: int = 12
-    window_pages: int = 20
-    waiting_pages: int = 16  # pages of one resource held for their nested follow-ups, at most
-    flush_seconds: float = 0.5
-    flush_bytes: int = 32 * 1024 * 1024
-    events_overlap_seconds: int = 300
-    webhook_refresh_seconds: int = 3600
-    cursor_max_age_seconds: int = 29 * 86_400
 
 
 @dataclass

@@ -15,8 +15,9 @@ Steps of `poll`:
    holds it: the object is retrieved instead (one read; Stripe allows 500 reads per
    transaction). The charge of each new dispute is retrieved too (no event tells its
    `disputed` changed);
-4. at most hourly: list webhook endpoints again (those gone are marked deleted) and the events
-   still not delivered (the others get `pending_webhooks = 0`);
+4. at most every two hours (`Options.webhook_refresh_seconds`): list webhook endpoints again
+   (those gone are marked deleted) and the events still not delivered (the others get
+   `pending_webhooks = 0`);
 5. write everything and move the cursor to Stripe's time when the poll began (never to a later
    event's `created`: what is listed after the poll must fall after the cursor minus the
    overlap), in one transaction.

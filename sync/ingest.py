@@ -16,8 +16,6 @@ objects, no window unless an id was staged twice, a plain INSERT unless an id is
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +23,7 @@ from datetime import datetime
 import duckdb
 
 from sync.columns import Table
+from sync.spool import Spool
 from sync.tables import TABLES
 from sync.typed import IS_OBJECT, MACROS, holds_objects, typed_select
 
@@ -109,23 +108,13 @@ def stage_pages(
 
     `parents` names, per body, the parent a nested-list page belongs to (items, lines).
 
-    The bodies are spooled to files that DuckDB reads with `read_text` (`stage_files`): cheaper
-    than binding them as one list parameter (each body a Python-to-DuckDB value: twice the page
-    faults), and no Arrow (pyarrow's first string array imports pandas).
+    The bodies go through a temporary spool (`sync.spool`, as the backfill's writer's do) to
+    files that DuckDB reads with `read_text` (`stage_files`).
     """
     if not bodies:
         return
-    with tempfile.TemporaryDirectory(prefix="paylens-pages-") as spool:
-        files = [os.path.join(spool, f"{index}.json") for index in range(len(bodies))]
-        for name, body in zip(files, bodies, strict=True):
-            write_body(name, body)
-        stage_files(con, staging, table, files, parents)
-
-
-def write_body(path: str, body: str) -> None:
-    """Spool one page body for `stage_files`."""
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(body)
+    with Spool.temporary() as spool:
+        stage_files(con, staging, table, [spool.write(body) for body in bodies], parents)
 
 
 def stage_files(
@@ -135,7 +124,7 @@ def stage_files(
     files: Sequence[str],
     parents: Sequence[str | None] | None = None,
 ) -> None:
-    """Stage the objects of list-response bodies spooled to `files` (`write_body`), and what
+    """Stage the objects of list-response bodies spooled to `files` (`sync.spool`), and what
     they nest; `parents` names, per file, the parent a nested-list page belongs to."""
     if not files:
         return

@@ -43,7 +43,7 @@ from sync.undecodable import store_rejected
 
 RECONCILED = "reconciled"  # sync_state: {resource: unix time its last reconciliation began}
 MARGIN_SECONDS = 2 * 86_400  # how far before the last reconciliation a listing starts
-NOT_RECONCILED = ("events", "webhook_endpoints")  # the poll's own, and listed hourly whole
+NOT_RECONCILED = ("events", "webhook_endpoints")  # the poll's own, and listed whole every two hours
 RECONCILED_RESOURCES = tuple(
     name for name, r in RESOURCES.items() if r.windowed and name not in NOT_RECONCILED
 )

@@ -14,14 +14,12 @@ from typing import Any
 
 import duckdb
 
-from sync.store import CLOCK, UNAVAILABLE, get_state
+from sync.store import BACKFILL, CLOCK, UNAVAILABLE, get_state
+from sync.tables import TABLES as OBJECT_TABLES
 
 MONTHLY_READ_FLOOR = 10_000  # Stripe's floor of read requests a month for any account
-TABLES = (
-    "customers", "products", "prices", "coupons", "discounts", "subscriptions",
-    "subscription_items", "invoices", "invoice_lines", "charges", "refunds", "disputes",
-    "events", "webhook_endpoints", "quarantine",
-)  # fmt: skip
+# the tables whose rows `objects` counts: every object table as declared, then the quarantine
+TABLES = (*OBJECT_TABLES, "quarantine")
 
 
 def sync_status(
@@ -79,6 +77,13 @@ def account_day(con: duckdb.DuckDBPyConnection) -> date:
     day the dashboard and `paylens report` default to, so both show the same figures."""
     heard = last_heard(con)
     return (heard or datetime.now(UTC)).date()
+
+
+def backfill_finished(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the backfill the warehouse holds finished, on the account's clock (None: none has
+    finished yet)."""
+    finished = (get_state(con, BACKFILL) or {}).get("finished")
+    return None if finished is None else datetime.fromtimestamp(finished, UTC)
 
 
 def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:

@@ -1,12 +1,12 @@
 """The backfill's writer: page bodies spooled as they come, staged and written in bulk, pipelined.
 
 The coordinator (`sync.backfill`) buffers each complete page here, spooled to a file beside the
-warehouse (the stager reads files; a body need not wait in memory). A flush hands the buffer,
-and a copy of the windows it completes, to two threads in turn: the *stager*, which parses the
-bodies into a stage area on a cursor of its own, and the *committer* — the only writer of the
-warehouse while a backfill runs — which writes the staged objects and the window progress in
-one transaction. So a crash at any point resumes from the last commit with nothing lost and
-nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write.
+warehouse (`sync.spool`: the stager reads files; a body need not wait in memory). A flush hands
+the buffer, and a copy of the windows it completes, to two threads in turn: the *stager*, which
+parses the bodies into a stage area on a cursor of its own, and the *committer* — the only
+writer of the warehouse while a backfill runs — which writes the staged objects and the window
+progress in one transaction. So a crash at any point resumes from the last commit with nothing
+lost and nothing doubled (rows are keyed by Stripe id), while fetching goes on during the write.
 
 Staging and committing take about the same time, so they overlap: while flush n is committed,
 the flushes after it are staged into the other stage areas (in-memory databases; DuckDB lets one
@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
 
@@ -48,8 +46,8 @@ from sync.ingest import (
     flush,
     prepare_area,
     stage_files,
-    write_body,
 )
+from sync.spool import Spool
 from sync.store import (
     BULK_CHECKPOINT_THRESHOLD,
     BULK_FROM_BYTES,
@@ -86,8 +84,7 @@ class Writer:
         self.in_flight_bytes = in_flight_bytes  # page bytes staged or committed at once, at most
         self.buffered = 0  # bytes of page bodies waiting for the next flush
         self.written: dict[str, int] = {}  # objects written per table, so far
-        self._spool = _spool_directory(con)
-        self._spooled = 0  # files spooled so far: each its own name
+        self._spool = _spool_beside(con)
         self._bodies: dict[str, list[str]] = {}  # table -> spooled files
         self._children: dict[str, list[tuple[str, str]]] = {}  # table -> [(parent, file)]
         self._stage_con = con.cursor()
@@ -113,11 +110,8 @@ class Writer:
             )
 
     def _spool_body(self, body: str) -> str:
-        self._spooled += 1
-        path = os.path.join(self._spool, f"{self._spooled}.json")
-        write_body(path, body)
         self.buffered += len(body)
-        return path
+        return self._spool.write(body)
 
     def flush(self, windows: list[Window]) -> None:
         """Start staging the buffer, and writing it with `windows` as they are now, once a stage
@@ -153,7 +147,7 @@ class Writer:
         self._stager.shutdown(wait=True)
         self._committer.shutdown(wait=True)
         self._stage_con.close()
-        shutil.rmtree(self._spool, ignore_errors=True)
+        self._spool.close()
         if self.bulk:  # the next commit checkpoints what the WAL holds
             checkpoint_every(self.con, CHECKPOINT_THRESHOLD)
             self.bulk = False
@@ -174,11 +168,8 @@ class Writer:
                     self._stage_con, staging, table, [f for _, f in nested], [p for p, _ in nested]
                 )
         finally:  # staged or not, the flush's files are done with
-            spooled = [f for files in bodies.values() for f in files]
-            spooled += [f for nested in children.values() for _, f in nested]
-            for file in spooled:
-                with suppress(FileNotFoundError):
-                    os.remove(file)
+            self._spool.discard([f for files in bodies.values() for f in files])
+            self._spool.discard([f for nested in children.values() for _, f in nested])
         return staging
 
     def _transaction(
@@ -208,16 +199,16 @@ class Writer:
                 clear_area(self.con, area, *staging.objects)
 
 
-def _spool_directory(con: duckdb.DuckDBPyConnection) -> str:
+def _spool_beside(con: duckdb.DuckDBPyConnection) -> Spool:
     """Where a writer spools page bodies: beside the warehouse file (`<file>.pages`), emptied
     when a writer starts, so that pages a killed process left are not kept; one writer writes a
-    warehouse at a time (the backfill's). A temporary directory for a database in memory."""
+    warehouse at a time (the backfill's). A temporary spool for a database in memory."""
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
     if not row or not row[0]:
-        return tempfile.mkdtemp(prefix="paylens-pages-")
-    spool = f"{row[0]}.pages"
-    shutil.rmtree(spool, ignore_errors=True)
-    os.mkdir(spool)
-    return spool
+        return Spool.temporary()
+    directory = f"{row[0]}.pages"
+    shutil.rmtree(directory, ignore_errors=True)
+    os.mkdir(directory)
+    return Spool(directory)

@@ -14,7 +14,7 @@ import pytest
 
 from app.service import sync_and_publish
 from app.settings import Secret, Settings
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 
 SEED = 7

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.server import SandboxServer
+from sandbox.api.server import SandboxServer
 from tests.conftest import PRESET, SEED, UNTIL, run_paylens, settings_for
 
 pytestmark = pytest.mark.slow

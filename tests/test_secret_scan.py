@@ -24,8 +24,8 @@ import pytest
 from app.alerting import AlertJob
 from app.service import open_master, sync_and_publish
 from app.settings import Secret
+from sandbox.api.server import start_server
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.slack_standin import start_slack_standin
 from sync.scrub import REDACTED
 from tests.app.pages import run_page

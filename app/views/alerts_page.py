@@ -21,7 +21,7 @@ from alerts.slack import format_threshold, format_value
 from alerts.store import HistoryRow, SilenceStoreError, history, load_states, outbox, outbox_counts
 from app import ui
 from app.alerting import alert_rules, silence_store
-from sync.status import account_now
+from sync import account_now
 
 HISTORY_ROWS = 200
 REFRESH = timedelta(seconds=30)  # the page re-reads the snapshot this often

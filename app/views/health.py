@@ -31,7 +31,7 @@ from metrics.health_views import (
 )
 from metrics.signals_health import sync_health
 from metrics.webhooks import CRITICAL_BELOW, HEALTHY_AT, webhook_health, webhook_summary
-from sync.status import account_now, last_heard, sync_status
+from sync import account_now, last_heard, sync_status
 
 PENDING_ROWS = 500  # the pending events listed (all of them are counted and downloadable)
 

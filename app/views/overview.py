@@ -22,8 +22,7 @@ from app.report import summary_for, warning_texts
 from metrics.money import format_money
 from metrics.overview_views import mrr_change, net_new_mrr, reads_in_month, success_against_baseline
 from metrics.payments import payment_health, payment_success_daily
-from sync.runs import latest_runs
-from sync.status import MONTHLY_READ_FLOOR
+from sync import MONTHLY_READ_FLOOR, latest_runs
 
 
 def _points(change: float) -> str:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.settings import Secret, Settings
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 from sandbox.slack_standin import SlackStandin, start_slack_standin
 from tests.conftest import settings_for

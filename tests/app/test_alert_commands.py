@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.alerting import silence_store
 from app.settings import load_settings
-from sandbox.server import SandboxServer
+from sandbox.api.server import SandboxServer
 from sandbox.slack_standin import SlackStandin, start_slack_standin
 from tests.conftest import run_paylens
 

@@ -26,8 +26,8 @@ from alerts.store import outbox
 from app import demo
 from app.alerting import AlertJob, context_for
 from app.service import open_master, sync_and_publish
+from sandbox.api.server import start_server
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from sandbox.slack_standin import start_slack_standin
 from tests.app.hand_clock import HandClock, served_by_hand

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sandbox.server import SandboxServer
+from sandbox.api.server import SandboxServer
 from tests.conftest import run_paylens
 
 ROOT = Path(__file__).resolve().parents[2]

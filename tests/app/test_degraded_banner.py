@@ -8,7 +8,7 @@ import pytest
 
 from app.service import sync_and_publish
 from app.ui import VIEWS, available_pages, plain
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import simulate
 from tests.app.pages import run_page
 from tests.conftest import PRESET, SEED, UNTIL, settings_for

@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 from app.report import build_report
 from app.service import sync_and_publish
 from app.settings import load_settings
-from sandbox.clock import day_end, day_start
-from sandbox.incidents import Incident
-from sandbox.server import start_server
+from sandbox.api.server import start_server
+from sandbox.objects.clock import day_end, day_start
 from sandbox.sim import Simulation, simulate
+from sandbox.sim.incidents import Incident
 from sync.engine import RunResult
 from sync.snapshots import SnapshotReader
 from sync.status import MONTHLY_READ_FLOOR

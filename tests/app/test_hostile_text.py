@@ -23,8 +23,8 @@ from streamlit.testing.v1 import AppTest
 
 from alerts.slack import escape
 from app import ui
+from sandbox.api.server import start_server
 from sandbox.scenario import load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.slack_standin import start_slack_standin
 from tests.app.hostile import EXTRA, HOSTILE, MARKUP, hostile_scenario
 from tests.app.pages import run_page

@@ -17,7 +17,7 @@ import pytest
 
 from app.scheduler import Service
 from app.service import open_master, sync_and_publish, utc_now
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 from sync.snapshots import current_snapshot, publish
 from sync.store import open_warehouse

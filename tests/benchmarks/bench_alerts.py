@@ -22,8 +22,8 @@ from pathlib import Path
 
 from app.scheduler import Service
 from app.settings import Secret, Settings
+from sandbox.api.server import start_server
 from sandbox.scenario import load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation
 from sandbox.slack_standin import SlackStandin, start_slack_standin
 from tests.benchmarks.common import Row

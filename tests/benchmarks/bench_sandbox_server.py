@@ -16,9 +16,9 @@ from datetime import date
 
 import requests
 
-from sandbox.api import SandboxApi
-from sandbox.filters import EVENT_RETENTION_SECONDS
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.filters import EVENT_RETENTION_SECONDS
+from sandbox.api.routes import SandboxApi
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 from tests.benchmarks.common import Row, timed
 

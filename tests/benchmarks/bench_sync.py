@@ -21,9 +21,9 @@ from pathlib import Path
 import duckdb
 import stripe
 
-from sandbox.presets import get_preset
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
+from sandbox.sim.presets import get_preset
 from sync.fetch import FetchedPage
 from sync.store import open_warehouse
 from sync.writer import Writer

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
+from sandbox.api.server import start_server
 from sandbox.scenario import example, load_scenario, scenario_ids, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
 from sync.snapshots import SnapshotReader
 from tests.conftest import settings_for

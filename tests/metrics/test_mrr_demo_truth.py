@@ -16,7 +16,7 @@ import pytest
 
 from metrics.mrr import MrrSettings
 from sandbox.sim import Simulation
-from sandbox.truth_report import EVENTS_WINDOW_DAYS, hidden_days
+from sandbox.truth.report import EVENTS_WINDOW_DAYS, hidden_days
 from tests.metrics.scenarios import DEMO_UNTIL
 from tests.metrics.truth_checks import (
     differences,

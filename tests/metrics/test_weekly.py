@@ -48,8 +48,8 @@ from metrics.weekly_narrative import (
     success_rate,
     webhooks,
 )
-from sandbox.incidents import parse_incident
 from sandbox.sim import simulate
+from sandbox.sim.incidents import parse_incident
 from tests.metrics.scenarios import simulate_named, synced_snapshot
 
 W09, W10, W11 = IsoWeek(2025, 9), IsoWeek(2025, 10), IsoWeek(2025, 11)

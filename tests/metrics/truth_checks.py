@@ -1,5 +1,5 @@
 """Comparing a synced warehouse's MRR with the simulator's truth, day by day and per subscription
-(SPEC §5; `sandbox.truth_report`): the checks behind every "exact on any account" test."""
+(SPEC §5; `sandbox.truth.report`): the checks behind every "exact on any account" test."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import duckdb
 from metrics.movements import mrr_movements
 from metrics.mrr import MrrSettings, mrr_currency_daily, mrr_subscription_daily
 from sandbox.sim import Simulation, simulate
-from sandbox.truth import MrrRules, day_ordinal
-from sandbox.truth_report import EVENTS_WINDOW_DAYS, hidden_days, subscription_mrr_days
+from sandbox.truth.ledger import MrrRules, day_ordinal
+from sandbox.truth.report import EVENTS_WINDOW_DAYS, hidden_days, subscription_mrr_days
 from tests.metrics.scenarios import synced_snapshot
 
 EXACT = 0.01  # minor units: a hundredth of a cent (floats against exact fractions)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 
 SEED = 42

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.model import Simulation
-from sandbox.server import SandboxServer, start_server
-from sandbox.webhooks import Delivery
+from sandbox.api.server import SandboxServer, start_server
+from sandbox.objects.webhooks import Delivery
+from sandbox.sim.model import Simulation
 
 NOW = 1_750_000_000
 DAY = 86_400

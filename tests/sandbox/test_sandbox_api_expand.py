@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 
 RESTRICTED = "rk_test_paylens_no_disputes_1234"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import stripe
 
+from sandbox.api.server import start_server
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.catalog import tiered_amount
-from sandbox.clock import date_of
+from sandbox.objects.catalog import tiered_amount
+from sandbox.objects.clock import date_of
 from sandbox.sim import Simulation, simulate, truth
 
 UNTIL = dt.date(2026, 11, 20)

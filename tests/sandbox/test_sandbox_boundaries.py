@@ -26,7 +26,10 @@ FORBIDDEN_CALLS = {
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
-    return [(p.name, ast.parse(p.read_text())) for p in sorted(PACKAGE.glob("*.py"))]
+    return [
+        (str(p.relative_to(PACKAGE)), ast.parse(p.read_text()))
+        for p in sorted(PACKAGE.rglob("*.py"))  # every sub-package too
+    ]
 
 
 def test_sandbox_imports_no_other_project_package() -> None:

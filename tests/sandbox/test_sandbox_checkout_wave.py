@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.catalog import convert
-from sandbox.checkouts import PRICE_POINTS
+from sandbox.api.listing import dumps
+from sandbox.api.server import start_server
 from sandbox.cli import configure_parser
-from sandbox.clock import day_end, day_start
-from sandbox.incidents import Incident, parse_incident
-from sandbox.listing import dumps
-from sandbox.model import Simulation
-from sandbox.people import COUNTRIES
-from sandbox.server import start_server
+from sandbox.objects.catalog import convert
+from sandbox.objects.clock import day_end, day_start
+from sandbox.objects.people import COUNTRIES
 from sandbox.sim import simulate, truth
-from sandbox.stats import monthly_stats
+from sandbox.sim.checkouts import PRICE_POINTS
+from sandbox.sim.incidents import Incident, parse_incident
+from sandbox.sim.model import Simulation
+from sandbox.truth.stats import monthly_stats
 from tests.sandbox.test_sandbox_fixtures import FIELDS, FIXTURES, mismatches
 
 HOUR = 3_600

@@ -15,12 +15,12 @@ import pytest
 import stripe
 
 from app.cli import main as paylens
+from sandbox.api.faults import FaultPlan, Window
 from sandbox.cli import configure_parser, main
-from sandbox.faults import FaultPlan, Window
-from sandbox.incidents import parse_incident
 from sandbox.sim import simulate, truth
-from sandbox.stats import format_stats, monthly_stats
-from sandbox.truth_report import format_truth
+from sandbox.sim.incidents import parse_incident
+from sandbox.truth.report import format_truth
+from sandbox.truth.stats import format_stats, monthly_stats
 
 TODAY = dt.date(2025, 1, 31)
 

@@ -6,8 +6,8 @@ import datetime as dt
 import http.client
 from email.utils import parsedate_to_datetime
 
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 
 DAY = 86_400

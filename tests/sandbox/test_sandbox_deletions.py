@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.clock import DAY_SECONDS, day_end
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
+from sandbox.objects.clock import DAY_SECONDS, day_end
 from sandbox.sim import Simulation, simulate, truth
 
 SEED = 7

@@ -11,7 +11,7 @@ import pytest
 import stripe
 
 from sandbox import DEFAULT_API_KEY
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 
 

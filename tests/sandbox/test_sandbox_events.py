@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import day_end, day_start, within_day
-from sandbox.incidents import Incident, parse_incident
+from sandbox.objects.clock import day_end, day_start, within_day
 from sandbox.sim import Simulation, simulate, truth
+from sandbox.sim.incidents import Incident, parse_incident
 
 UNTIL = dt.date(2026, 11, 20)
 HOUR = 3_600

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.faults import FaultPlan, Window, parse_faults
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.faults import FaultPlan, Window, parse_faults
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 
 

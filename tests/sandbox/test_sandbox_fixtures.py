@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.listing import dumps
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.listing import dumps
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "reference" / "stripe-fixtures3.json"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sandbox import listing
+from sandbox.api import listing
 
 
 def test_a_list_longer_than_the_limit_serves_fresh_json_and_keeps_no_cache(

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 import stripe
 
-from sandbox.clock import day_start
-from sandbox.server import start_server
+from sandbox.api.server import start_server
+from sandbox.objects.clock import day_start
 from sandbox.sim import Simulation
 
 DAY = dt.date(2025, 6, 20)  # a day of the module's small simulation (until 2025-06-30)

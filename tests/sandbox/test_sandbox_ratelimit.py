@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.ratelimit import TokenBucket, endpoint_template
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.ratelimit import TokenBucket, endpoint_template
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 
 

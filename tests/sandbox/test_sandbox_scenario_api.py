@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.cli import configure_parser, main
 from sandbox.scenario import example, load_scenario, scenario_ids, simulate_scenario
-from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation
-from sandbox.stats import format_stats, monthly_stats
+from sandbox.truth.stats import format_stats, monthly_stats
 
 
 @pytest.fixture(scope="module")

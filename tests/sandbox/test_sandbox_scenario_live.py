@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 import stripe
 
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.cli import configure_parser, main
-from sandbox.clock import day_end
+from sandbox.objects.clock import day_end
 from sandbox.scenario import (
     example,
     live_entries,
@@ -32,7 +33,6 @@ from sandbox.scenario import (
     scenario_ids,
     simulate_scenario,
 )
-from sandbox.server import SandboxServer, start_server
 from sandbox.sim import Simulation, truth
 
 SPEED = 600.0  # ten simulated minutes a wall second

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import stripe
 
+from sandbox.api.server import start_server
 from sandbox.scenario import ScenarioError, load_scenario, scenario_ids, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation
 
 TEXT = """

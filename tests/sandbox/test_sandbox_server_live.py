@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sandbox.server import SandboxServer, serve_forever, start_server
+from sandbox.api.server import SandboxServer, serve_forever, start_server
 from sandbox.sim import Simulation, simulate
 
 DAY = 86_400

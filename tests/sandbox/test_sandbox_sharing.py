@@ -1,6 +1,6 @@
 """Shared nested values stay shared and untouched; the served JSON is what ``json`` would write.
 
-The sandbox shares constant nested values between objects (``sandbox.shared``: empty lists,
+The sandbox shares constant nested values between objects (``sandbox.objects.shared``: empty lists,
 a subscription's line and invoice ``parent``, outcomes, card details) to keep ``large`` small.
 That is only correct while nothing mutates a nested value of a served object in place, so these
 tests play a live clock over `demo` and check that every earlier snapshot and every shared value
@@ -15,9 +15,9 @@ import json
 
 import pytest
 
-from sandbox.clock import DAY_SECONDS, day_end
-from sandbox.listing import dumps
-from sandbox.shared import EMPTY_DICT, EMPTY_LIST, NO_REQUEST
+from sandbox.api.listing import dumps
+from sandbox.objects.clock import DAY_SECONDS, day_end
+from sandbox.objects.shared import EMPTY_DICT, EMPTY_LIST, NO_REQUEST
 from sandbox.sim import Simulation, simulate
 
 UNTIL = dt.date(2026, 11, 20)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import day_start
+from sandbox.objects.clock import day_start
 from sandbox.sim import RESOURCES, Simulation, simulate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "reference" / "stripe-fixtures3.json"

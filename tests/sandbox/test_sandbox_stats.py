@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sandbox.sim import simulate
-from sandbox.stats import format_stats, monthly_stats
+from sandbox.truth.stats import format_stats, monthly_stats
 
 
 @pytest.fixture(scope="module")

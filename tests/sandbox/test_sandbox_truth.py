@@ -11,10 +11,10 @@ import pytest
 import stripe
 
 from sandbox.cli import truth_json
-from sandbox.clock import day_start
+from sandbox.objects.clock import day_start
 from sandbox.sim import Simulation, truth
-from sandbox.truth import SubscriptionState, TruthItem, TruthLedger, monthly_amount
-from sandbox.truth_report import truth_report
+from sandbox.truth.ledger import SubscriptionState, TruthItem, TruthLedger, monthly_amount
+from sandbox.truth.report import truth_report
 
 DAY = dt.date(2025, 3, 1)
 MONTHS = {"week": Fraction(12, 52), "month": Fraction(1), "year": Fraction(12)}

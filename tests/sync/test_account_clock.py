@@ -19,13 +19,13 @@ import pytest
 
 from app.service import sync_and_publish
 from metrics.mrr import MrrSettings, mrr_subscription_daily
-from sandbox.clock import date_of
-from sandbox.incidents import Incident
+from sandbox.api.server import start_server
+from sandbox.objects.clock import date_of
 from sandbox.scenario import example, load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sandbox.sim import Simulation, simulate
-from sandbox.truth import MrrRules
-from sandbox.truth_report import EVENTS_WINDOW_DAYS, subscription_mrr_days
+from sandbox.sim.incidents import Incident
+from sandbox.truth.ledger import MrrRules
+from sandbox.truth.report import EVENTS_WINDOW_DAYS, subscription_mrr_days
 from sync.clock import AccountClock
 from sync.store import open_warehouse
 from tests.conftest import settings_for

@@ -23,7 +23,7 @@ from alerts.rules import load_rules
 from app.service import sync_and_publish
 from app.settings import Settings
 from metrics.degraded import UNAVAILABLE_KEY
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import Simulation, simulate
 from sync.engine import RunResult
 from sync.snapshots import SnapshotReader

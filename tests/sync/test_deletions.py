@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.clock import DAY_SECONDS, day_end
-from sandbox.server import start_server
+from sandbox.api.server import start_server
+from sandbox.objects.clock import DAY_SECONDS, day_end
 from sandbox.sim import Simulation, simulate
 from tests.conftest import settings_for
 from tests.sync.warehouse_checks import OBJECT_TABLES, checksum

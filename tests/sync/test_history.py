@@ -16,7 +16,7 @@ import pytest
 
 import sync.history
 from app.service import sync_and_publish
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import simulate
 from sync.history import STATE, rebuild_history
 from sync.store import delete_state, open_warehouse

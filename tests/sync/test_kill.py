@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation
 from sync.snapshots import current_snapshot
 from tests.conftest import settings_for

@@ -17,10 +17,10 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.clock import day_end, day_start
-from sandbox.faults import Window, parse_faults
+from sandbox.api.faults import Window, parse_faults
+from sandbox.api.server import start_server
+from sandbox.objects.clock import day_end, day_start
 from sandbox.scenario import load_scenario, simulate_scenario
-from sandbox.server import start_server
 from sync.reconcile import RECONCILED_RESOURCES, due
 from sync.status import format_status, sync_status
 from sync.store import open_warehouse

@@ -25,7 +25,7 @@ import pytest
 from app.service import sync_and_publish
 from app.settings import Settings
 from app.ui import VIEWS, plain
-from sandbox.server import SandboxServer, start_server
+from sandbox.api.server import SandboxServer, start_server
 from sandbox.sim import Simulation, simulate
 from sync.engine import RunResult
 from tests.app.pages import run_page

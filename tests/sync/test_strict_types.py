@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import simulate
 from sync.store import open_warehouse
 from tests.conftest import PRESET, SEED, UNTIL, settings_for

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from app.service import sync_and_publish
-from sandbox.server import start_server
+from sandbox.api.server import start_server
 from sandbox.sim import Simulation, simulate
 from sync.limits import endpoint_of
 from sync.store import open_warehouse, set_state

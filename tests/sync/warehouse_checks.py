@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from sandbox.server import SandboxServer
+from sandbox.api.server import SandboxServer
 
 # Every table the sync fills from Stripe objects (not its bookkeeping).
 OBJECT_TABLES = (
