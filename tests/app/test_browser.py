@@ -247,6 +247,21 @@ def test_a_deep_link_restores_its_filters(demo: Dashboard, page: Any, tmp_path: 
     assert wanted <= set(page.url.split("?", 1)[1].split("&"))  # the link is kept as it came
 
 
+def test_a_declines_tab_is_built_when_opened_and_its_link_names_it(
+    demo: Dashboard, page: Any, tmp_path: Path
+) -> None:
+    _open(page, demo.url + "/payments", tmp_path, "payments_declines_default")
+    headers = "[data-testid=stDataFrame] [role=columnheader]"
+    assert "declines_by" not in page.url
+    assert page.locator(headers, has_text="Brand").count() == 0  # only the open tab is built
+
+    page.get_by_role("tab", name="Brand").click()
+    page.wait_for_url("**declines_by=Brand**")
+    _settle(page)
+    assert page.locator(headers, has_text="Brand").count() >= 1
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
 def test_a_drill_down_on_revenue_shows_the_customers_behind_a_movement(
     demo: Dashboard, page: Any, tmp_path: Path
 ) -> None:
