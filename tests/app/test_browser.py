@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from sandbox.scenario import load_scenario, simulate_scenario
 from sandbox.sim import Simulation, simulate
 from sync.snapshots import SnapshotReader
 from tests.app.hostile import MARKUP  # the strings hostile.toml types
+from tests.app.serving import stop, wait_healthy
 from tests.conftest import run_paylens
 from tests.metrics.scenarios import DEMO_UNTIL, synced_snapshot
 
@@ -72,29 +71,11 @@ class Dashboard:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "paylens serve exited"
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.25)
-        raise AssertionError(f"the dashboard did not answer at {self.url} within {timeout} s")
+        wait_healthy(self.url, self.process)
 
     def stop(self) -> None:
         """SIGTERM, as a service manager stops it: `paylens serve` stops Streamlit too."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop(self.process)
         with pytest.raises(OSError):  # nothing is left serving
             urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
 
