@@ -16,6 +16,7 @@ import duckdb
 
 from alerts.model import Reading, Rule, Unit
 from metrics.degraded import degradations
+from metrics.integration import PASSING, IntegrationReport, Setup, integration_report
 from metrics.money import format_money, minor_to_major
 from metrics.signals import (
     Driver,
@@ -43,11 +44,16 @@ TREND_POINTS = 12
 @dataclass(frozen=True)
 class Context:
     """What evaluation needs besides the warehouse: the account's time, the sync interval (for
-    staleness) and how to build a summary (None: rules on summary figures read no data)."""
+    staleness), how to build a summary (None: rules on summary figures read no data) and what
+    integration health needs besides the warehouse (declarations, paylens' alerting)."""
 
     at: datetime
     sync_interval: timedelta
     summarise: Summarise | None = None
+    integration: Setup | None = None
+    # how to score integration health on a day (None: `metrics.integration` on the warehouse
+    # with `integration`); the service passes one that keeps the day's score across idle cycles
+    score: Callable[[date], IntegrationReport] | None = None
 
 
 def evaluate(
@@ -264,6 +270,31 @@ def _sync_degraded(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context)
     ]
 
 
+def _integration_health(
+    con: duckdb.DuckDBPyConnection, rule: Rule, context: Context
+) -> list[Reading]:
+    """The integration health score (`metrics.integration`) of the account's day."""
+    day = context.at.date()
+    report = (
+        context.score(day)
+        if context.score is not None
+        else integration_report(con, day, context.integration)
+    )
+    failing = [s.title for s in report.signals if s.status != "green"]
+    return [
+        Reading(
+            rule=rule.name,
+            at=context.at,
+            value=float(report.score),
+            label=f"Integration health {report.score}/{report.out_of} (stop and fix below "
+            f"{PASSING})",
+            unit="count",
+            detail=f"not green: {', '.join(failing)}" if failing else None,
+            page="integration",
+        )
+    ]
+
+
 def _summary_reading(
     rule: Rule, context: Context, cache: dict[int, dict[str, float | None]]
 ) -> Reading:
@@ -357,6 +388,7 @@ _BUILTIN: dict[str, ReadingsOf] = {
     "sync_stale": _sync_stale,
     "sync_failing": _sync_failing,
     "sync_degraded": _sync_degraded,
+    "integration_health": _integration_health,
 }
 _BUILTIN_UNITS: dict[str, Unit] = {
     "payment_success": "rate",
@@ -367,6 +399,7 @@ _BUILTIN_UNITS: dict[str, Unit] = {
     "sync_stale": "intervals",
     "sync_failing": "count",
     "sync_degraded": "flag",
+    "integration_health": "count",
 }
 
 

@@ -33,6 +33,7 @@ BUILTIN_METRICS: Mapping[str, str] = MappingProxyType(
         "sync_stale": "sync intervals since the last successful sync",
         "sync_failing": "consecutive failed sync runs",
         "sync_degraded": "condition per gap in the synced data (segment: kind:table)",
+        "integration_health": "integration health score: green signals of the 8 (state)",
     }
 )
 SYNC_METRICS = frozenset({"sync_stale", "sync_failing"})  # firing, they inhibit the others
@@ -41,7 +42,7 @@ BASELINE_METRICS = frozenset({"payment_success"})
 EVENT_METRICS = frozenset({"dispute_new"})
 CONDITION_METRICS = frozenset({"dispute_due", "endpoint_disabled", "sync_degraded"})  # 1 holding
 STATE_METRICS = frozenset(
-    {"endpoint_disabled", "sync_stale", "sync_failing", "sync_degraded"}
+    {"endpoint_disabled", "sync_stale", "sync_failing", "sync_degraded", "integration_health"}
 )  # no window
 SUMMARY_WINDOW = timedelta(days=30)  # a rule on a summary figure without a window
 DEFAULTS_SOURCE = "alerts/defaults.toml"

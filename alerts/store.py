@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from alerts.model import AlertState, Notification, Silence, Transition
+from metrics.integration_model import Declaration
 
 CHANNEL = "slack"
 OUTBOX_STATUSES = ("queued", "sent", "failed")
@@ -278,6 +279,10 @@ CREATE TABLE IF NOT EXISTS acknowledgements (
     id TEXT PRIMARY KEY, rule TEXT NOT NULL, segment TEXT NOT NULL, at TEXT NOT NULL,
     by TEXT NOT NULL, note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS declarations (
+    id TEXT PRIMARY KEY, signal TEXT NOT NULL, answer INTEGER NOT NULL, on_day TEXT NOT NULL,
+    by TEXT NOT NULL, note TEXT NOT NULL, recorded TEXT NOT NULL
+);
 """
 
 
@@ -291,7 +296,8 @@ def _time(value: str) -> datetime:
 
 
 class SilenceStore:
-    """Silences and acknowledgements in a small SQLite file of the data directory.
+    """Silences, acknowledgements and integration-health declarations in a small SQLite file
+    of the data directory.
 
     Written by the CLI and the dashboard, read by the service, each through its own short
     connection (WAL: readers never wait for a writer; `busy_timeout`: writers wait for each
@@ -405,3 +411,37 @@ class SilenceStore:
                 "SELECT id, rule, segment, at, by, note FROM acknowledgements ORDER BY at, id"
             ).fetchall()
         return tuple(Acknowledgement(r[0], r[1], r[2], _time(r[3]), r[4], r[5]) for r in rows)
+
+    def declare(
+        self, signal: str, *, answer: bool, on: date, by: str, recorded: datetime, note: str = ""
+    ) -> Declaration:
+        """Record a person's answer for a signal the API cannot show (integration health):
+        yes or no, the day it became so, and who says so. Answers are kept, never replaced:
+        the newest dated by a day is the one in force (`metrics.integration.declared`)."""
+        if not by.strip():
+            raise ValueError("a declaration needs who makes it")
+        declaration = Declaration(signal, answer, on, by.strip(), note.strip())
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO declarations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    f"dec_{secrets.token_hex(4)}",
+                    signal,
+                    int(answer),
+                    on.isoformat(),
+                    declaration.by,
+                    declaration.note,
+                    _text(recorded),
+                ),
+            )
+        return declaration
+
+    def declarations(self) -> tuple[Declaration, ...]:
+        """Every declaration, oldest recorded first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT signal, answer, on_day, by, note FROM declarations ORDER BY recorded, id"
+            ).fetchall()
+        return tuple(
+            Declaration(r[0], bool(r[1]), date.fromisoformat(r[2]), r[3], r[4]) for r in rows
+        )

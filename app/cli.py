@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from app import alert_commands, commands, weekly_commands
+from app import alert_commands, commands, health_commands, weekly_commands
 from app.errors import CommandError
 from app.settings import SettingsError, load_settings
 from sandbox import cli as sandbox_cli
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     weekly_commands.configure_parser(weekly)
 
+    health = sub.add_parser("health", help="the integration health score (issue #20's checklist)")
+    health.add_argument(
+        "--as-of", type=_date, default=None, help="end of this UTC day; default: the account's day"
+    )
+    health.add_argument("--json", action="store_true", help="machine-readable output")
+
     sub.add_parser("serve", help="the dashboard alone (reads published snapshots)")
     demo = sub.add_parser("demo", help="sandbox + sync + dashboard in one command")
     demo.add_argument("--seed", type=int, default=42)
@@ -87,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "weekly":
             return weekly_commands.run(load_settings(), args)
+        if args.command == "health":
+            return health_commands.run(load_settings(), args)
         return commands.dispatch(args)
     except (SettingsError, CommandError) as exc:
         print(f"paylens: {scrub(str(exc))}", file=sys.stderr)

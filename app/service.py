@@ -13,9 +13,10 @@ import duckdb
 
 from app.errors import CommandError
 from app.settings import Settings
-from metrics.refresh import refresh as refresh_metrics
+from metrics.refresh import refresh_pending
 from sync import (
     AuthError,
+    Growing,
     Options,
     Progress,
     RateLimiter,
@@ -24,12 +25,21 @@ from sync import (
     WarehouseLocked,
     WriterLock,
     default_rate,
-    publish,
+    publish_changed,
     sync,
 )
 from sync import open_master as sync_open_master
 
 log = logging.getLogger("paylens.sync")
+# What readers read beyond the cycle's data (`sync.publish_changed`): `whole`, the small state
+# tables every cycle restates (the sync's and the alert job's), and `growing`, the runs, travel
+# in the status file beside CURRENT; a change of a `watched` table (an alert transition, an
+# outbox delivery between cycles, a quarantined object) publishes a new snapshot.
+STATUS: dict[str, Any] = {
+    "whole": ("sync_state", "alert_state"),
+    "growing": (Growing("sync_runs", "run_id", "started_at"),),
+    "watched": ("alert_transitions", "alert_outbox", "quarantine", "sync_windows"),
+}
 
 
 def utc_now() -> datetime:
@@ -68,8 +78,9 @@ def sync_and_publish(
 ) -> RunResult:
     """Steps: take the writer lock and open the master file (unless given a connection); sync
     (on Stripe's clock, which the reader takes from Stripe's answers); store the MRR segments
-    (`metrics.refresh`); publish a snapshot for the readers (named by the machine's clock: the
-    files are this machine's, sorted by name).
+    of what changed (`metrics.refresh.refresh_pending`); run the hooks; publish a snapshot for
+    the readers when they would see a change, else only the status file (`sync.publish_changed`;
+    snapshots are named by the machine's clock: the files are this machine's, sorted by name).
 
     A refused key raises CommandError (nothing else can work until it is fixed). A snapshot is
     published only when the warehouse holds a complete backfill, so readers never see half of
@@ -97,17 +108,30 @@ def sync_and_publish(
         )
         if isinstance(result.exception, AuthError):
             raise CommandError(str(result.exception))
-        if result.complete:  # the history was rebuilt: store what every MRR query reads
+        changed = result.complete and wrote_data(result)
+        if result.complete:  # the MRR tables of what the history rebuilt (`mrr_pending`)
             started = time.monotonic()
-            refresh_metrics(con)
+            refreshed = refresh_pending(con)
+            changed = changed or refreshed.mode != "none"
             result.seconds["metrics"] = time.monotonic() - started
+        started = time.monotonic()
         for hook in before_publish:
             hook(con, result)
+        if before_publish:
+            result.seconds["after_sync"] = time.monotonic() - started
         published = None
         if result.complete and result.status != "abandoned":
+            started = time.monotonic()
             with publish_lock or nullcontext():
-                snapshot = publish(con, settings.master_path, settings.snapshot_dir, utc_now())
-            published = snapshot.name
+                published = publish_changed(
+                    con,
+                    settings.master_path,
+                    settings.snapshot_dir,
+                    utc_now(),
+                    changed=changed,
+                    **STATUS,
+                )
+            result.seconds["publish"] = time.monotonic() - started
     finally:
         if lock is not None:  # the file first: the lock guards it until it is closed
             con.close()
@@ -116,9 +140,21 @@ def sync_and_publish(
     return result
 
 
+def wrote_data(result: RunResult) -> bool:
+    """Whether the run wrote anything the MRR tables or readers' data read: objects (events
+    applied, a refresh, a reconciliation), history, or a backfill."""
+    return result.kind == "backfill" or result.history_rebuilt > 0 or any(result.objects.values())
+
+
 def _log_result(result: RunResult, published: str | None) -> None:
     objects = ", ".join(f"{table} {count}" for table, count in result.objects.items()) or "none"
-    where = f"published {published}" if published else "not published (backfill incomplete)"
+    where = (
+        f"published {published}"
+        if published
+        else "nothing new to publish"
+        if result.complete
+        else "not published (backfill incomplete)"
+    )
     if result.status == "ok":
         log.info("sync %s ok: %d reads; %s; %s", result.kind, result.reads, objects, where)
         return

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from streamlit.errors import StreamlitAuthError, StreamlitPageNotFoundError
 from app import warm
 from app.settings import Settings, load_settings
 from metrics.degraded import degradations
-from sync import SnapshotReader, account_now, current_snapshot, last_heard, latest_runs
+from sync import SnapshotReader, account_now, freshness_key, last_heard, latest_runs
 
 T = TypeVar("T")
 VIEWS = Path(__file__).with_name("views")
@@ -46,14 +47,15 @@ PAGES = (
     PageSpec("payments.py", "Payments", "payments", ":material/credit_card:"),
     PageSpec("disputes.py", "Disputes", "disputes", ":material/gavel:"),
     PageSpec("health.py", "Webhooks & sync", "health", ":material/sync:"),
+    PageSpec("integration.py", "Integration health", "integration", ":material/fact_check:"),
     PageSpec("alerts_page.py", "Alerts", "alerts", ":material/notifications:"),
     PageSpec("weekly.py", "Weekly review", "weekly", ":material/event_note:"),
 )
 
 
 def has_charts(url_path: str) -> bool:
-    """Whether the page at `url_path` draws Plotly charts (all but Alerts)."""
-    return url_path not in ("alerts",)
+    """Whether the page at `url_path` draws Plotly charts (all but Alerts and Integration)."""
+    return url_path not in ("alerts", "integration")
 
 
 def available_pages() -> list[PageSpec]:
@@ -210,6 +212,8 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         st.info("Nothing has been synced yet. Run `paylens sync` (or `make demo`) first.")
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this satisfies the type checker
+    # kept after the block: `watch`, called after it, compares against it
+    _FRESHNESS.set(reader.freshness)
     try:
         degraded_banner(con, reader.name)
         yield con, reader.name
@@ -217,10 +221,25 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         reader.close()
 
 
+# The freshness key of the snapshot this page run reads (`sync.freshness_key`): its name and
+# the stamp of the status file applied to it.
+_FRESHNESS: ContextVar[str | None] = ContextVar("paylens_freshness", default=None)
+
+
+def fresh(snapshot_name: str) -> str:
+    """The cache key for a call that reads what every sync cycle restates without publishing
+    a snapshot (the runs, the sync's state, the alert states: `sync.freshness`), or that is
+    reckoned from the last sync's time (dispute deadlines, pending webhooks' ages): the
+    snapshot's name and the status file's stamp, so its value follows each cycle. Other calls
+    key by the snapshot's name alone and stay cached until data changes."""
+    key = _FRESHNESS.get()
+    return key if key is not None and key.split("@")[0] == snapshot_name else snapshot_name
+
+
 def degraded_banner(con: duckdb.DuckDBPyConnection, snapshot_name: str) -> None:
     """One warning at the top of the page while the warehouse is missing something
     (`metrics.degraded`): each gap with its count and what it affects, as plain text."""
-    found = call(snapshot_name, degradations, con)
+    found = call(fresh(snapshot_name), degradations, con)
     if not found:
         return
     lines = "\n".join(f"- {plain(item.text)}" for item in found)
@@ -254,10 +273,11 @@ def call(
     **kwargs: Any,
 ) -> T:  # fmt: skip
     """`func(con, *args, **kwargs)`, computed once per snapshot and arguments (pages call the
-    metrics functions through this; arguments must be hashable or plain data)."""
+    metrics functions through this; arguments must be hashable or plain data). `snapshot_name`
+    is the snapshot's name, or `fresh(name)` for a call that follows every sync cycle."""
     key = f"{func.__module__}.{func.__qualname__}"
     pairs = tuple(sorted(kwargs.items()))
-    _RECORDER.record(warm.Call(key, func, args, pairs))
+    _RECORDER.record(warm.Call(key, func, args, pairs, fresh="@" in snapshot_name))
     result: T = _cached_call(snapshot_name, key, func, con, args, pairs)
     return result
 
@@ -278,13 +298,15 @@ def keep_warm() -> None:
 
 
 def watch(snapshot_name: str, every: timedelta = timedelta(seconds=30)) -> None:
-    """Rerun the page when a newer snapshot is published (checked every `every`), so an open
-    page follows the service without a reload."""
+    """Rerun the page when a newer snapshot is published or a sync cycle has written the status
+    file since (checked every `every`), so an open page follows the service without a reload
+    (the data's caches stay warm across a cycle that published nothing)."""
+    seen = fresh(snapshot_name)
 
     @st.fragment(run_every=every)
     def check() -> None:
-        path = current_snapshot(settings().snapshot_dir)
-        if path is not None and path.name != snapshot_name:
+        key = freshness_key(settings().snapshot_dir)
+        if key is not None and key != seen:
             st.rerun(scope="app")
 
     check()

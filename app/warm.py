@@ -8,6 +8,10 @@ published, one background thread per dashboard process computes the calls made i
 RECENT against it, most recent first, into the same cache. A page opened meanwhile waits for
 the value being computed instead of computing it twice (Streamlit holds one lock per cache key).
 
+A sync cycle that publishes nothing writes the status file (`sync.freshness`); the calls that
+follow it (keyed by `ui.fresh`: the runs, the alert states, what is reckoned from the last
+sync's time) are recomputed for each new one, and the rest stay cached.
+
 Only what was asked recently is recomputed: a view nobody opened costs nothing, and arguments
 that follow the account's day (the default range) move with it on the next open.
 """
@@ -24,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from sync import SnapshotReader, current_snapshot
+from sync import SnapshotReader, freshness_key
 
 log = logging.getLogger("paylens.dashboard")
 
@@ -45,6 +49,7 @@ class Call:
     func: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: tuple[tuple[str, Any], ...]
+    fresh: bool = False  # keyed by the freshness key (`ui.fresh`): it follows every cycle
 
 
 class Recorder:
@@ -57,7 +62,7 @@ class Recorder:
 
     def record(self, call: Call) -> None:
         try:
-            identity = (call.key, call.args, call.kwargs)
+            identity = (call.key, call.args, call.kwargs, call.fresh)
             hash(identity)
         except TypeError:  # an argument that cannot be a cache key is not replayed
             return
@@ -76,23 +81,28 @@ class Recorder:
 
 
 class Warmer:
-    """Computes the recent calls for each newly published snapshot of `snapshot_dir`."""
+    """Computes the recent calls for each newly published snapshot of `snapshot_dir`, and the
+    recent calls that follow every cycle (`Call.fresh`) for each new status file."""
 
     def __init__(self, snapshot_dir: Path, recorder: Recorder, compute: Compute) -> None:
         self.snapshot_dir, self.recorder, self._compute = snapshot_dir, recorder, compute
-        self.warmed: str | None = None  # the last snapshot warmed (or seen first)
+        # the last freshness key warmed (or seen first): `<snapshot>` or `<snapshot>@<stamp>`
+        self.warmed: str | None = None
         self._started = False
         self._start_lock = threading.Lock()
 
     def step(self) -> int:
-        """One look at CURRENT: when it names a snapshot not seen before, compute the recent
-        calls against it. Returns how many were computed (a failed one is logged, skipped)."""
-        path = current_snapshot(self.snapshot_dir)
-        if path is None or path.name == self.warmed:
+        """One look at CURRENT and the status file (`sync.freshness_key`): for a snapshot not
+        seen before, compute every recent call against it; for a new status file of the same
+        snapshot, the recent fresh calls. Returns how many were computed (a failed one is
+        logged and skipped)."""
+        key = freshness_key(self.snapshot_dir)
+        if key is None or key == self.warmed:
             return 0
-        calls = self.recorder.recent()
+        same_snapshot = self.warmed is not None and _snapshot(self.warmed) == _snapshot(key)
+        calls = [c for c in self.recorder.recent() if c.fresh or not same_snapshot]
         if not calls:
-            self.warmed = path.name
+            self.warmed = key
             return 0
         reader = SnapshotReader(self.snapshot_dir)
         done = 0
@@ -101,8 +111,8 @@ class Warmer:
             if con is None or reader.name is None:
                 return 0
             for call in calls:
-                done += self._one(reader.name, con, call)
-            self.warmed = reader.name
+                done += self._one(reader.freshness if call.fresh else reader.name, con, call)
+            self.warmed = reader.freshness
         finally:
             reader.close()
         return done
@@ -121,7 +131,7 @@ class Warmer:
             if self._started:
                 return
             self._started = True
-            self.warmed = getattr(current_snapshot(self.snapshot_dir), "name", None)
+            self.warmed = freshness_key(self.snapshot_dir)
         threading.Thread(target=self._run, name="paylens-warmer", daemon=True).start()
 
     def _run(self) -> None:
@@ -131,3 +141,8 @@ class Warmer:
             except Exception:
                 log.warning("dashboard: warming failed", exc_info=True)
             time.sleep(POLL)
+
+
+def _snapshot(key: str) -> str:
+    """The snapshot's name in a freshness key."""
+    return key.split("@")[0]

@@ -35,6 +35,7 @@ PAGE_TITLES = {  # a figure's dashboard path → the page's name, for its link
     "/health": "Webhooks & sync",
     "/alerts": "Alerts",
     "/weekly": "Weekly review",
+    "/integration": "Integration health",
 }
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;

@@ -15,9 +15,12 @@ The master file
     `open_master`, which opens the master read-write under it.
 Snapshots
     `publish` copies the master to a new snapshot and points `CURRENT` at it;
+    `publish_changed` does so only when readers would see a change, and always writes the
+    status file beside it that carries the runs and small state tables (`Growing`);
     `remove_stale_temps` clears copies a killed publish left; readers read through
-    `SnapshotReader` (which reopens when `CURRENT` changes) or find the file with
-    `current_snapshot`.
+    `SnapshotReader` (which reopens when `CURRENT` changes, and shadows the tables the status
+    file carries) or find the file with `current_snapshot`; `freshness_key` names what a
+    reader would see now (a cache key).
 Status
     `sync_status` / `format_status` (what `paylens sync status` shows), `latest_runs`,
     `last_heard` (the moment the warehouse is as of), `account_now` and `account_day` (Stripe's
@@ -41,12 +44,20 @@ from sync.scrub import scrub, scrub_handlers
 if TYPE_CHECKING:
     from sync.client import AuthError, StripeReader
     from sync.engine import RunResult, sync
+    from sync.freshness import Growing
     from sync.limits import RateLimiter, default_rate
     from sync.lock import WarehouseLocked, WriterLock
     from sync.master import open_master
     from sync.options import Options, Progress
     from sync.runs import latest_runs
-    from sync.snapshots import SnapshotReader, current_snapshot, publish, remove_stale_temps
+    from sync.snapshots import (
+        SnapshotReader,
+        current_snapshot,
+        freshness_key,
+        publish,
+        publish_changed,
+        remove_stale_temps,
+    )
     from sync.status import (
         MONTHLY_READ_FLOOR,
         account_day,
@@ -60,6 +71,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MONTHLY_READ_FLOOR",
     "AuthError",
+    "Growing",
     "Options",
     "Progress",
     "RateLimiter",
@@ -74,10 +86,12 @@ __all__ = [
     "current_snapshot",
     "default_rate",
     "format_status",
+    "freshness_key",
     "last_heard",
     "latest_runs",
     "open_master",
     "publish",
+    "publish_changed",
     "remove_stale_temps",
     "scrub",
     "scrub_handlers",
@@ -91,6 +105,7 @@ LAZY: dict[str, str] = {
     "StripeReader": "sync.client",
     "RunResult": "sync.engine",
     "sync": "sync.engine",
+    "Growing": "sync.freshness",
     "RateLimiter": "sync.limits",
     "default_rate": "sync.limits",
     "WarehouseLocked": "sync.lock",
@@ -101,7 +116,9 @@ LAZY: dict[str, str] = {
     "latest_runs": "sync.runs",
     "SnapshotReader": "sync.snapshots",
     "current_snapshot": "sync.snapshots",
+    "freshness_key": "sync.snapshots",
     "publish": "sync.snapshots",
+    "publish_changed": "sync.snapshots",
     "remove_stale_temps": "sync.snapshots",
     "MONTHLY_READ_FLOOR": "sync.status",
     "account_day": "sync.status",

@@ -7,8 +7,9 @@ its windows (`sync.backfill`), completes for the other resources and is publishe
 resource is recorded here, under the `sync_state` key UNAVAILABLE:
 `{resource: {"status": 403, "reason": "...", "since": unix, "checked": unix}}` (`metrics.degraded`
 reads it for the warnings). Once a day on the account's clock an incremental run asks for one
-object of each (`retry`, one read each); when one answers, its windows open again and the run
-backfills it.
+object of each (`retry`, one read each; a single object such as the tax settings: itself);
+when one answers, its windows open again and the run backfills it. The integration setup's
+refresh (`sync.account_setup`) closes and records a refused resource the same way.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def retry(reader: StripeReader, con: duckdb.DuckDBPyConnection, now: datetime) -
     for resource in sorted(due):
         entry = found[resource]
         try:
-            reader.page(RESOURCES[resource].path, {"limit": 1})
+            spec = RESOURCES[resource]
+            reader.page(spec.path, {} if spec.single else {"limit": 1})
         except StripeSyncError as exc:
             if exc.status in (403, 404):
                 entry["checked"] = unix(now)

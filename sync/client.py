@@ -29,7 +29,16 @@ from sync.undecodable import Rejected, salvage, too_deep
 
 API_VERSION = "2026-10-28.endive"  # pinned; rendered into every stored row's api_version
 _PERMISSION = re.compile(r"'(rak_[a-z_]+)'")
-_LIST_PATH = re.compile(r"/v1/([a-z_]+)")  # a list endpoint (a 404 there: not served at all)
+# a list endpoint, or a single object's (a 404 there: not served at all)
+_LIST_PATH = re.compile(
+    r"/v1/([a-z_]+|billing_portal/configurations|tax/settings|tax/registrations)"
+)
+# endpoints of two words, named by both in messages ("the API key may not read tax settings")
+_TWO_WORDS = {
+    "/v1/billing_portal/configurations": "billing portal configurations",
+    "/v1/tax/settings": "tax settings",
+    "/v1/tax/registrations": "tax registrations",
+}
 
 
 class StripeSyncError(Exception):
@@ -120,6 +129,7 @@ class StripeReader:
     ) -> None:
         self.reads = ReadCounter()
         self.limiter = limiter
+        self._key_kind = key_kind(api_key)  # the key itself is kept only by the SDK's client
         self.clock = AccountClock(machine_clock)  # Stripe's time, from every response's Date
         self._client = stripe.StripeClient(
             api_key,
@@ -134,6 +144,12 @@ class StripeReader:
         self._rng_lock = threading.Lock()
         self._rejected: list[Rejected] = []  # undecodable objects left out (sync.undecodable)
         self._rejected_lock = threading.Lock()
+
+    @property
+    def key_kind(self) -> dict[str, Any]:
+        """What kind of key this reader uses, never the key: `{"mode": "test" | "live",
+        "restricted": bool}` from its prefix (`sk_live_…`, `rk_test_…`)."""
+        return dict(self._key_kind)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET `path` with `params`, decoded; raises StripeSyncError."""
@@ -194,6 +210,21 @@ class StripeReader:
             return cap / 2 + self._rng.uniform(0, cap / 2)
 
 
+def key_kind(api_key: str) -> dict[str, Any]:
+    """A key's mode and whether it is restricted, from its prefix alone: `rk_` keys are
+    restricted, `sk_live_`/`rk_live_` live; anything else (the sandbox's own) counts as test."""
+    live = api_key[2:8] == "_live_"
+    return {"mode": "live" if live else "test", "restricted": api_key.startswith("rk_")}
+
+
+def _named(path: str) -> str:
+    """The resource a path reads, as a message names it (`refunds`, `tax settings`)."""
+    endpoint = endpoint_of(path)
+    if endpoint in _TWO_WORDS:
+        return _TWO_WORDS[endpoint]
+    return endpoint.split("/")[2] if path.startswith("/v1/") else path
+
+
 def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
     """Map the SDK's exceptions to one boundary error; never include the key or raw headers."""
     status = exc.http_status
@@ -204,7 +235,7 @@ def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
             permanent=True,
         )
     if isinstance(exc, stripe.PermissionError):
-        resource = endpoint_of(path).split("/")[2] if path.startswith("/v1/") else path
+        resource = _named(path)
         found = _PERMISSION.search(str(exc.user_message or exc))
         needs = f"; it needs the {found.group(1)} permission" if found else ""
         return StripeSyncError(
@@ -219,9 +250,9 @@ def _classify(path: str, exc: stripe.StripeError) -> StripeSyncError:
     listed = _LIST_PATH.fullmatch(path.split("?", 1)[0])
     if isinstance(exc, stripe.InvalidRequestError) and status == 404 and listed:
         return StripeSyncError(
-            f"the API does not serve {listed.group(1)} (404 on GET {listed.group(0)})",
+            f"the API does not serve {_named(listed.group(0))} (404 on GET {listed.group(0)})",
             permanent=True,
-            resource=listed.group(1),
+            resource=_named(listed.group(0)),
             status=404,
         )
     if isinstance(exc, stripe.InvalidRequestError):

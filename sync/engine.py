@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from sync.account_setup import mark_listed, note_key_kind, refresh_setup
 from sync.availability import describe, record, retry, unavailable
 from sync.backfill import Backfill, Options, Progress
 from sync.client import API_VERSION, AuthError, StripeReader, StripeSyncError
@@ -92,6 +93,7 @@ def sync(
     unheard = _hear_the_time(reader) if kind == "backfill" else None
     guessed = not clock.observed
     _record_start(con, result, clock.at(begun), clock.last_seen())
+    note_key_kind(con, reader, clock())  # test or live, restricted or not: never the key
     # what was quarantined before the run (by key: a still sandbox clock cannot date it)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE quarantined_before AS "
@@ -213,6 +215,7 @@ def _backfill(
         set_state(con, BACKFILL, {"status": "done", "finished": unix(clock())}, clock())
         mark(con, began, clock())  # the backfill listed everything: reconciled from its start
         set_state(con, REFRESHED, {"at": unix(clock())}, clock())
+        mark_listed(con, clock())  # the integration setup too (sync.account_setup)
     _poll(reader, con, options, result)
     if set(outcome.errors) - set(outcome.unavailable):
         result.status = "partial"
@@ -279,6 +282,11 @@ def _poll(
         refresh_seconds=options.webhook_refresh_seconds,
         max_age_seconds=options.cursor_max_age_seconds if fresh else None,
     )
+    if not outcome.stale:  # the integration setup, every few days (sync.account_setup)
+        setup = refresh_setup(reader, con, options.setup_refresh_seconds)
+        outcome.objects = {**outcome.objects, **setup.objects}
+        result.errors.update(setup.errors)
+        result.status = "partial" if setup.errors else result.status
     for table, count in outcome.objects.items():
         result.objects[table] = result.objects.get(table, 0) + count
     result.seconds["poll"] = time.monotonic() - started

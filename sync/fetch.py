@@ -8,6 +8,7 @@ own `url`, before a page is handed over.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,9 @@ class Resource:
     params: Mapping[str, Any] = field(default_factory=dict)
     windowed: bool = True  # accepts created[gte|lte] (webhook endpoints do not)
     nested: tuple[tuple[str, str], ...] = ()  # (attribute, child table) to complete
+    # one object, not a list (`tax.settings`): read without paging parameters and stored as
+    # the row whose id is the resource's name (Stripe gives it none)
+    single: bool = False
 
 
 # What a backfill lists. Discounts have no list endpoint: they come expanded on subscriptions,
@@ -54,6 +58,12 @@ RESOURCES: dict[str, Resource] = {
         Resource("disputes", "/v1/disputes"),
         Resource("events", "/v1/events"),
         Resource("webhook_endpoints", "/v1/webhook_endpoints", windowed=False),
+        # the integration setup (issue 20), also listed every few days (`sync.account_setup`)
+        Resource(
+            "billing_portal_configurations", "/v1/billing_portal/configurations", windowed=False
+        ),
+        Resource("tax_settings", "/v1/tax/settings", windowed=False, single=True),
+        Resource("tax_registrations", "/v1/tax/registrations", windowed=False),
     )
 }
 
@@ -98,7 +108,10 @@ def fetch_page(
     cursor: str | None = None,
     complete: bool = True,
 ) -> FetchedPage:
-    """One page of `resource` created in [lo, hi], newest first, after `cursor`."""
+    """One page of `resource` created in [lo, hi], newest first, after `cursor` (a single
+    object: itself, as a page of one)."""
+    if resource.single:
+        return _fetched(reader, resource, single_page(reader, resource), complete)
     params: dict[str, Any] = {**resource.params, "limit": PAGE_SIZE}
     if lo is not None and lo > 0:
         params["created[gte]"] = lo
@@ -108,6 +121,16 @@ def fetch_page(
         params["starting_after"] = cursor
     page = reader.page(resource.path, params)
     return _fetched(reader, resource, page, complete)
+
+
+def single_page(reader: StripeReader, resource: Resource) -> Page:
+    """A single object read as a list page of one, with its id: the resource's name. Stripe's
+    `tax.settings` has no id; the row needs one, and an account has one such object."""
+    page = reader.page(resource.path, dict(resource.params))
+    if page.data.get("undecodable") is True:  # quarantined by the reader (sync.undecodable)
+        return Page({"data": [], "has_more": False}, '{"data":[]}')
+    found = {"id": resource.name, **{k: v for k, v in page.data.items() if k != "id"}}
+    return Page({"data": [found], "has_more": False}, json.dumps({"data": [found]}))
 
 
 def _fetched(reader: StripeReader, resource: Resource, page: Page, complete: bool) -> FetchedPage:

@@ -11,7 +11,14 @@ customer's charges), so:
 - after a backfill (or when the events window moved) every subscription is rebuilt, in batches
   of `BATCH` so memory stays bounded whatever the account's size;
 - after an events poll only the subscriptions it touched are: `note_changes` lists them in
-  `history_pending`, in the poll's own transaction, and the rebuild empties it in its own.
+  `history_pending`, in the poll's own transaction, and the rebuild empties it in its own. Only
+  they are observed too (no other subscription's status or items can differ from its last
+  observation), so a run with nothing pending and no full rebuild due reads no subscription.
+
+The rebuild lists the subscriptions it rebuilt in `mrr_pending` (every one after a full rebuild),
+in its transaction, for the metrics refresh (`metrics.refresh.refresh_pending`) to redo; the poll
+adds there the subscriptions whose MRR changes through what the MRR reads beside the history (a
+price, coupon or discount, or an invoice line carrying one).
 
 `history.sql` is written over whole tables. To run it for one batch, the tables it reads are
 shadowed by temporary tables of the same names that hold only the batch's rows (`_narrowed`);
@@ -52,29 +59,61 @@ NARROWED: dict[str, tuple[str, bool]] = {
 }
 
 
+ALL = "SELECT id FROM subscriptions"
+PENDING = "SELECT subscription FROM history_pending"
+
+
 def rebuild_history(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Record today's observations and rebuild the history of every subscription that needs it
-    (all after a backfill; else those noted since the last rebuild), in one transaction.
-    Returns how many subscriptions were rebuilt."""
+    (all after a backfill; else those noted since the last rebuild), in one transaction, and list
+    them in `mrr_pending`. Returns how many subscriptions were rebuilt.
+
+    Steps: observe the pending subscriptions (and the events window); a full rebuild is due when
+    the backfill or the window moved: then observe every subscription; rebuild; hand over."""
     with rebuild_memory(con), transaction(con):
-        _run(con, "history_observe.sql", now)
+        _observe(con, now, PENDING)
         built_for = _built_for(con)
         full = built_for != get_state(con, STATE)
-        source = (
-            "SELECT id FROM subscriptions" if full else "SELECT subscription FROM history_pending"
-        )
+        if full:
+            _observe(con, now, ALL)  # the pending ones again: nothing new for them
+            built_for = _built_for(con)
+        source = ALL if full else PENDING
         con.execute(f"CREATE OR REPLACE TEMP TABLE history_todo AS {source}").fetchall()
-        count = _rebuild(con, now)
+        count = _rebuild(con, now)  # nothing pending, no full rebuild: 0, no batch
+        con.execute(
+            "INSERT INTO mrr_pending SELECT * FROM history_todo ON CONFLICT DO NOTHING"
+        ).fetchall()
         con.execute("DELETE FROM history_pending").fetchall()
         if full:
             set_state(con, STATE, built_for, now)
     return count
 
 
+def _observe(con: duckdb.DuckDBPyConnection, now: datetime, source: str) -> None:
+    """Observe the subscriptions `source` selects and compute the events window."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE history_observing AS FROM ({source}) AS t(subscription)"
+    ).fetchall()
+    _run(con, "history_observe.sql", now)
+
+
+# What the MRR reads beside the history (metrics/sql/mrr_*_pieces.sql), per staged table: the
+# discounts it can change (by id, and by the subscription or customer they apply to).
+_DISCOUNTS = "SELECT id, subscription, customer FROM discounts"
+_STAGED_DISCOUNTS = "SELECT id, subscription, customer FROM stage_discounts"
+
+
 def note_changes(con: duckdb.DuckDBPyConnection, staged: Iterable[str]) -> None:
     """Add to `history_pending` the subscriptions whose history the staged rows (of the tables
-    named in `staged`, not yet flushed) can change. Call it inside the flush's transaction."""
-    sources = {
+    named in `staged`, not yet flushed) can change, and to `mrr_pending` those whose MRR they can
+    change otherwise. Call it inside the flush's transaction."""
+    tables = set(staged)
+    _note(con, "history_pending", [sql for t, sql in _history_sources().items() if t in tables])
+    _note(con, "mrr_pending", [sql for t, sql in _mrr_sources().items() if t in tables])
+
+
+def _history_sources() -> dict[str, str]:
+    return {
         "subscriptions": "SELECT id FROM stage_subscriptions",
         "subscription_items": f"SELECT {_staged('subscription_items', 'subscription')} "
         "FROM stage_subscription_items",
@@ -86,12 +125,50 @@ def note_changes(con: duckdb.DuckDBPyConnection, staged: Iterable[str]) -> None:
         "charges": "SELECT id FROM subscriptions WHERE customer IN "
         f"(SELECT {_staged('charges', 'customer')} FROM stage_charges)",
     }
-    tables = set(staged)
-    chosen = [sql for table, sql in sources.items() if table in tables]
+
+
+def _mrr_sources() -> dict[str, str]:
+    """The subscriptions of the discounts each staged table can change: a discount staged (as it
+    was and as it is), those of a staged coupon, those a staged invoice line carries (a once
+    coupon lasts the period of the line carrying it) or a staged invoice's stored lines did; and
+    the subscriptions whose history holds a staged price."""
+    line_discounts = f"unnest(CAST({_staged('invoice_lines', 'discounts')} AS VARCHAR[]))"
+    staged_lines = f"SELECT {line_discounts} FROM stage_invoice_lines"
+    stored_lines = (
+        "SELECT unnest(CAST(discounts AS VARCHAR[])) FROM invoice_lines "
+        f"WHERE invoice IN (SELECT {_staged('invoices', 'id')} FROM stage_invoices)"
+    )
+    known = f"{_DISCOUNTS} UNION ALL {_STAGED_DISCOUNTS}"
+    return {
+        "prices": "SELECT subscription FROM subscription_item_history "
+        "WHERE price IN (SELECT id FROM stage_prices)",
+        "coupons": _applied_to(
+            f"SELECT * FROM ({known}) WHERE id IN (SELECT id FROM discounts WHERE coupon IN "
+            "(SELECT id FROM stage_coupons) UNION ALL SELECT id FROM stage_discounts "
+            "WHERE coupon IN (SELECT id FROM stage_coupons))"
+        ),
+        "discounts": _applied_to(
+            f"SELECT * FROM ({known}) WHERE id IN (SELECT id FROM stage_discounts)"
+        ),
+        "invoice_lines": _applied_to(f"SELECT * FROM ({known}) WHERE id IN ({staged_lines})"),
+        "invoices": _applied_to(f"SELECT * FROM ({known}) WHERE id IN ({stored_lines})"),
+    }
+
+
+def _applied_to(discounts: str) -> str:
+    """The subscriptions the selected discounts apply to: their own, or every one of their
+    customer's when they belong to no subscription (metrics/sql/mrr_subscription_pieces.sql)."""
+    return (
+        f"SELECT coalesce(d.subscription, s.id) FROM ({discounts}) AS d "
+        "LEFT JOIN subscriptions AS s ON d.subscription IS NULL AND s.customer = d.customer"
+    )
+
+
+def _note(con: duckdb.DuckDBPyConnection, table: str, chosen: list[str]) -> None:
     if not chosen:
         return
     con.execute(
-        "INSERT INTO history_pending SELECT DISTINCT * FROM ("
+        f"INSERT INTO {table} SELECT DISTINCT * FROM ("
         + " UNION ALL ".join(chosen)
         + ") AS t(subscription) WHERE subscription IS NOT NULL ON CONFLICT DO NOTHING"
     ).fetchall()

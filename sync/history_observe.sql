@@ -1,23 +1,32 @@
--- What the history rebuild (sync/history.sql) needs from the whole warehouse, before it runs
--- per batch of subscriptions. $now: the sync time.
+-- What the history rebuild (sync/history.sql) needs before it runs per batch of subscriptions.
+-- $now: the sync time.
 
--- 1. Observations: the state this sync sees, recorded when it differs from the last one.
+-- 1. Observations: the state this sync sees, recorded when it differs from the last one, for
+-- the subscriptions in `history_observing` (sync/history.py: every one on a full rebuild, else
+-- those noted since the last rebuild; no other subscription's status or items can have changed).
 INSERT INTO subscription_observations
-SELECT s.id, $now, s.status,
-       coalesce((SELECT to_json(list([i.id, i.price, CAST(i.quantity AS VARCHAR)] ORDER BY i.id))
-                 FROM subscription_items AS i WHERE i.subscription = s.id), '[]'),
-       s.discounts
-FROM subscriptions AS s
-WHERE NOT EXISTS (
-    SELECT 1 FROM subscription_observations AS o
-    WHERE o.subscription = s.id
-      AND o.observed_at = (SELECT max(observed_at) FROM subscription_observations
-                           WHERE subscription = s.id)
-      AND o.status = s.status
-      AND o.items = coalesce((SELECT to_json(list([i.id, i.price, CAST(i.quantity AS VARCHAR)]
-                                              ORDER BY i.id))
-                              FROM subscription_items AS i WHERE i.subscription = s.id), '[]')
+WITH
+seen AS (
+    SELECT id, status, discounts FROM subscriptions
+    WHERE id IN (SELECT subscription FROM history_observing)
+),
+items AS (  -- the items as [[item, price, quantity], ...] sorted by item
+    SELECT subscription,
+           to_json(list([id, price, CAST(quantity AS VARCHAR)] ORDER BY id)) AS items
+    FROM subscription_items
+    WHERE subscription IN (SELECT subscription FROM history_observing)
+    GROUP BY subscription
+),
+latest AS (  -- the last observation of each
+    SELECT subscription, status, items FROM subscription_observations
+    WHERE subscription IN (SELECT subscription FROM history_observing)
+    QUALIFY row_number() OVER (PARTITION BY subscription ORDER BY observed_at DESC) = 1
 )
+SELECT s.id, $now, s.status, coalesce(i.items, '[]'), s.discounts
+FROM seen AS s
+LEFT JOIN items AS i ON i.subscription = s.id
+LEFT JOIN latest AS l ON l.subscription = s.id
+WHERE NOT coalesce(l.status = s.status AND l.items = coalesce(i.items, '[]'), FALSE)
 ON CONFLICT DO NOTHING;
 
 -- The events window: from its start on, every change of a subscription has its event.

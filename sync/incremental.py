@@ -2,7 +2,8 @@
 
 Steps of `poll`:
 1. list events created since the cursor minus an overlap (late-listed events are not missed;
-   those seen before are recognised by id and not applied again) — one read when idle. The
+   those seen before are recognised by id and not applied again, nor written again unless
+   their `pending_webhooks` changed) — one read when idle. The
    first page tells Stripe's time (the reader's `AccountClock`): when the cursor turns out to be
    older than Stripe keeps events, nothing is applied and the poll says so (`stale`);
 2. stage them; of the events not stored yet, keep per object the newest, unless a stored event
@@ -103,6 +104,7 @@ def poll(
     newest = max((e["created"] for data, _ in pages for e in data), default=cursor)
     chosen = _chosen(con)
     outcome.applied = len(chosen)
+    _drop_unchanged_events(con, staging)
     if chosen:
         _stage_objects(reader, con, staging, chosen, pages)
         _stage_disputed_charges(reader, con, staging)
@@ -187,6 +189,20 @@ def _chosen(con: duckdb.DuckDBPyConnection) -> list[Chosen]:
         """
     ).fetchall()
     return [Chosen(*row) for row in rows]
+
+
+def _drop_unchanged_events(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
+    """Unstage the events listed again (the overlap) that are stored as they are: an event
+    changes only in `pending_webhooks`, so writing them again would change nothing, and a poll
+    that writes nothing is a cycle readers need no new snapshot for."""
+    if not staging.objects.get("events"):
+        return
+    dropped = con.execute(
+        f"DELETE FROM {staging.stage('events')} AS s WHERE s._reason IS NULL AND EXISTS ("
+        "SELECT 1 FROM events AS e WHERE e.id = s.id "
+        "AND e.pending_webhooks IS NOT DISTINCT FROM s.pending_webhooks)"
+    ).fetchall()[0][0]
+    staging.objects["events"] -= int(dropped)
 
 
 def _stage_objects(

@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-_ID_SEGMENT = re.compile(r"^/v1/([a-z_]+)/[^/]+")
+# the second word of `/v1/tax/settings`, `/v1/billing_portal/configurations` is no id
+_ID_SEGMENT = re.compile(r"^/v1/((?:billing_portal|tax)/[a-z_]+|[a-z_]+)/[^/]+")
+_NAMESPACED = re.compile(r"^/v1/(?:billing_portal|tax)/[a-z_]+$")
 
 TEST_MODE_RATE = 20.0  # Stripe allows 25/s in test mode; keep a margin
 LIVE_MODE_RATE = 90.0  # of 100/s in live mode
@@ -38,6 +40,8 @@ def endpoint_of(path: str) -> str:
     bare = path.split("?", 1)[0].rstrip("/") or "/"
     if "://" in bare:
         bare = "/" + bare.split("://", 1)[1].split("/", 1)[-1]
+    if _NAMESPACED.match(bare):
+        return bare
     return _ID_SEGMENT.sub(r"/v1/\1/{id}", bare, count=1)
 
 

@@ -36,8 +36,11 @@ class Options:
     flush_bytes: int = 32 * 1024 * 1024
     events_overlap_seconds: int = EVENTS_OVERLAP_SECONDS
     # two-hourly: with the 5-minute polls and the daily reconciliation an idle account stays
-    # under Stripe's floor of 10,000 reads a month (9,951 in a 31-day month; hourly: 10,695)
+    # under Stripe's floor of 10,000 reads a month (9,981 in a 31-day month; hourly: 10,725)
     webhook_refresh_seconds: int = 7200
+    # the integration setup (portal, tax: `sync.account_setup`), three reads every three days:
+    # 9,660 reads in a 30-day month and 9,981 in a 31-day one (daily: 10,044 in 31 days)
+    setup_refresh_seconds: int = 3 * 86_400
     cursor_max_age_seconds: int = 29 * 86_400
 
     @classmethod

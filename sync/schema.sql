@@ -103,6 +103,15 @@ CREATE TABLE IF NOT EXISTS history_pending (
     subscription VARCHAR PRIMARY KEY
 );
 
+-- Subscriptions whose stored MRR tables (metrics/refresh.py) may be out of date: those whose
+-- history a rebuild rewrote (every subscription after a full rebuild: a full MRR refresh is then
+-- due), and those an events poll touched through what the MRR reads beside the history (a
+-- price, a coupon, a discount, an invoice line carrying one). Filled by sync/history.py, in the
+-- transaction that changes them; `metrics.refresh.refresh_pending` empties it in its own.
+CREATE TABLE IF NOT EXISTS mrr_pending (
+    subscription VARCHAR PRIMARY KEY
+);
+
 -- Changes the API cannot date (docs/SYNC.md "What cannot be known"): a subscription's state
 -- reconstructed from its invoices disagrees with a later state that is known (the one at the
 -- events window's start, or the next renewal invoice). The change happened after `earliest`
@@ -123,3 +132,10 @@ CREATE TABLE IF NOT EXISTS undated_changes (
     after_status      VARCHAR,
     PRIMARY KEY (subscription, subscription_item, placed_at)
 );
+
+-- Warehouses created before the integration evidence (issue 20, sync/tables.py): its columns on
+-- existing object tables. Rows stored before keep NULL until their object is stored again (an
+-- event, the daily reconciliation, a backfill); their `raw` holds the values meanwhile.
+ALTER TABLE subscriptions ADD COLUMN IF NOT EXISTS automatic_tax BOOLEAN;
+ALTER TABLE invoices ADD COLUMN IF NOT EXISTS automatic_tax BOOLEAN;
+ALTER TABLE invoices ADD COLUMN IF NOT EXISTS tax BIGINT;

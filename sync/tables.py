@@ -41,6 +41,11 @@ def _derived(name: str, kind: str, sql: str) -> Column:
 
 
 ID, CREATED = _c("id", "id", required=True), _c("created", "ts", required=True)
+# the sum of a list of {"amount": n}, NULL when the field is absent or null (not a list)
+_TAX_TOTAL = (
+    "CASE WHEN json_type(total_taxes) = 'ARRAY' THEN coalesce(list_sum(list_transform("
+    'from_json(total_taxes, \'[{"amount": "BIGINT"}]\'), lambda x: x.amount)), 0) END'
+)
 
 # Stripe's values (stripe SDK 16.1 `Literal`s; refund: its `status` docstring; webhook endpoint:
 # "enabled or disabled")
@@ -56,6 +61,12 @@ DISPUTE_STATUS = (
     "under_review", "won", "lost", "prevented", "appeal_needs_response", "appeal_under_review",
 )  # fmt: skip
 ENDPOINT_STATUS = ("enabled", "disabled")
+# tax: `tax.settings.status`, `defaults.tax_behavior`, `tax.registration.status` (stripe SDK)
+TAX_STATUS = ("active", "pending")
+TAX_BEHAVIOR = ("exclusive", "inclusive", "inferred_by_currency")
+REGISTRATION_STATUS = ("active", "expired", "scheduled")
+# the id of the one row of `tax_settings` (Stripe's object has none; `sync.fetch` adds it)
+TAX_SETTINGS_ID = "tax_settings"
 INTERVALS = ("day", "week", "month", "year")
 
 TABLES: dict[str, Table] = {
@@ -147,6 +158,7 @@ TABLES: dict[str, Table] = {
                 _c("discounts", "ids"),  # ids of the discounts applied (see discounts)
                 _c("pause_behavior", path="pause_collection.behavior"),  # when paused
                 _c("latest_invoice", "ref"),
+                _c("automatic_tax", "bool", "automatic_tax.enabled"),
             ),
             nested=(Nested("subscription_items", "items"), Nested("discounts", "discounts", False)),
         ),
@@ -190,6 +202,10 @@ TABLES: dict[str, Table] = {
                 _c("period_start", "ts"),
                 _c("period_end", "ts"),
                 _c("discounts", "ids"),
+                _c("automatic_tax", "bool", "automatic_tax.enabled"),
+                # the total tax (`total_taxes[].amount`; 0: none charged; NULL: not given)
+                _helper("total_taxes", "json", "total_taxes"),
+                _derived("tax", "int", _TAX_TOTAL),
             ),
             nested=(Nested("invoice_lines", "lines"), Nested("discounts", "discounts", False)),
             deletable=True,
@@ -310,6 +326,47 @@ TABLES: dict[str, Table] = {
                 _c("endpoint_version", path="api_version"),  # the version it receives
             ),
             deletable=True,  # also set when an endpoint is no longer listed
+        ),
+        # The account's integration setup (issue 20), listed whole (`sync.account_setup`): a
+        # row no longer listed is removed, so each table is the account's setup as last seen.
+        Table(
+            "billing_portal_configurations",
+            "billing_portal.configuration",
+            (
+                ID,
+                CREATED,
+                _c("active", "bool"),
+                _c("is_default", "bool"),
+                _c("livemode", "bool"),
+                _c("payment_method_update", "bool", "features.payment_method_update.enabled"),
+                _c("subscription_cancel", "bool", "features.subscription_cancel.enabled"),
+                _c("invoice_history", "bool", "features.invoice_history.enabled"),
+            ),
+        ),
+        # Stripe's one `tax.settings` object, as the row `id` = TAX_SETTINGS_ID
+        Table(
+            "tax_settings",
+            "tax.settings",
+            (
+                ID,
+                _c("status", required=True, enum=TAX_STATUS),
+                _c("tax_behavior", path="defaults.tax_behavior", enum=TAX_BEHAVIOR),
+                _c("head_office_country", path="head_office.address.country"),
+                _c("livemode", "bool"),
+            ),
+        ),
+        Table(
+            "tax_registrations",
+            "tax.registration",
+            (
+                ID,
+                CREATED,
+                _c("country", required=True),
+                _c("status", required=True, enum=REGISTRATION_STATUS),
+                _c("active_from", "ts"),
+                _c("expires_at", "ts"),  # NULL: no end date
+                _c("livemode", "bool"),
+            ),
         ),
     )
 }

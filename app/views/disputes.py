@@ -108,15 +108,16 @@ def _range_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 st.title("Disputes")
 with ui.snapshot() as (con, snapshot_name):
+    fresh = ui.fresh(snapshot_name)  # the whole page follows every sync cycle
     settings = ui.settings()
-    currencies = ui.call(snapshot_name, dispute_currencies, con)
+    currencies = ui.call(fresh, dispute_currencies, con)
     filters = sidebar(con, reporting_currency=settings.reporting_currency, currencies=currencies)
     window = (filters.since, filters.as_of, filters.currency)
-    figures = ui.call(snapshot_name, dispute_figures, con, *window)
-    opened = ui.call(snapshot_name, open_dispute_rows, con, *window)
-    new_rows = ui.call(snapshot_name, range_dispute_rows, con, *window)
+    figures = ui.call(fresh, dispute_figures, con, *window)
+    opened = ui.call(fresh, open_dispute_rows, con, *window)
+    new_rows = ui.call(fresh, range_dispute_rows, con, *window)
     summary = (
-        ui.call(snapshot_name, summary_for, con, settings, filters.as_of, filters.since)
+        ui.call(fresh, summary_for, con, settings, filters.as_of, filters.since)
         if filters.currency is None
         else None
     )

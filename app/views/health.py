@@ -51,23 +51,24 @@ def _counts(text: Any) -> str:
 
 st.title("Webhooks & sync")
 with ui.snapshot() as (con, snapshot_name):
+    fresh = ui.fresh(snapshot_name)  # the whole page follows every sync cycle
     settings = ui.settings()
     filters = sidebar(con, reporting_currency=settings.reporting_currency)
     since, as_of = filters.since, filters.as_of
-    summary = ui.call(snapshot_name, webhook_summary, con, since, as_of)
-    daily = ui.call(snapshot_name, delivery_daily, con, since, as_of)
-    groups = ui.call(snapshot_name, pending_by_type_and_age, con, as_of)
-    pending = ui.call(snapshot_name, pending_event_rows, con, as_of)
-    endpoints = ui.call(snapshot_name, webhook_endpoint_rows, con, as_of)
-    runs = ui.call(snapshot_name, sync_run_rows, con, since, as_of)
-    monthly = ui.call(snapshot_name, reads_by_month, con, as_of)
-    quarantined = ui.call(snapshot_name, quarantine_rows, con)
+    summary = ui.call(fresh, webhook_summary, con, since, as_of)
+    daily = ui.call(fresh, delivery_daily, con, since, as_of)
+    groups = ui.call(fresh, pending_by_type_and_age, con, as_of)
+    pending = ui.call(fresh, pending_event_rows, con, as_of)
+    endpoints = ui.call(fresh, webhook_endpoint_rows, con, as_of)
+    runs = ui.call(fresh, sync_run_rows, con, since, as_of)
+    monthly = ui.call(fresh, reads_by_month, con, as_of)
+    quarantined = ui.call(fresh, quarantine_rows, con)
     # the sync's state now: its own summary, on the account's clock (not cached: it moves)
     machine = datetime.now(UTC)
     status = sync_status(con, machine)
     health = sync_health(con, end=account_now(con, machine))
     heard = last_heard(con)
-    reference = ui.call(snapshot_name, age_reference, con, as_of)
+    reference = ui.call(fresh, age_reference, con, as_of)
 
     band = webhook_health(summary.delivery_rate)
     first, second, third, fourth = st.columns(4)

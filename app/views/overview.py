@@ -18,7 +18,9 @@ import streamlit as st
 from alerts.store import AlertState, load_states
 from app import filters, ui
 from app import formats as fmt
+from app.alerting import integration_setup
 from app.report import summary_for, warning_texts
+from metrics.integration import PASSING, integration_report
 from metrics.money import format_money
 from metrics.overview_views import mrr_change, net_new_mrr, reads_in_month, success_against_baseline
 from metrics.payments import payment_health, payment_success_daily
@@ -44,12 +46,12 @@ with ui.snapshot() as (con, snapshot_name):
     currency = settings.reporting_currency
     chosen = filters.sidebar(con, reporting_currency=currency)
     since, as_of = chosen.since, chosen.as_of
-    summary = ui.call(snapshot_name, summary_for, con, settings, as_of, since)
+    summary = ui.call(ui.fresh(snapshot_name), summary_for, con, settings, as_of, since)
     success = ui.call(snapshot_name, success_against_baseline, con, since, as_of)
     daily = ui.call(snapshot_name, payment_success_daily, con, since + timedelta(days=1), as_of)
     states = _alert_states(con)
     today = filters.account_day(con)
-    reads = ui.call(snapshot_name, reads_in_month, con, today)
+    reads = ui.call(ui.fresh(snapshot_name), reads_in_month, con, today)
     runs = latest_runs(con, limit=1)
     age = ui.data_age(con)
     link = filters.link_query()
@@ -61,6 +63,15 @@ with ui.snapshot() as (con, snapshot_name):
     )
     for warning in warning_texts(summary, settings):
         st.warning(warning)
+    integration = ui.call(
+        ui.fresh(snapshot_name), integration_report, con, as_of, integration_setup(settings)
+    )
+    if not integration.passing:
+        st.warning(
+            f"Integration health {integration.score}/{integration.out_of}: below {PASSING}, "
+            "stop and fix before adding features."
+        )
+        ui.page_link("integration.py", "Integration health: what to fix", link)
 
     moves = summary.movements
     first, second, third = st.columns(3)

@@ -67,14 +67,22 @@ FILTERS: dict[str, dict[str, FilterKey]] = {
     "refunds": {"charge": _field("charge"), "payment_intent": _field("payment_intent")},
     "disputes": {"charge": _field("charge"), "payment_intent": _field("payment_intent")},
     "events": {"type": _field("type"), "delivery_success": _delivered},
+    "billing_portal_configurations": {
+        "active": _flag,
+        "is_default": lambda obj: "true" if obj["is_default"] else "false",
+    },
+    "tax_registrations": {"status": _field("status")},
 }
 # Parameters a list accepts besides its filters (Stripe lists webhook endpoints undated).
 EXTRA_PARAMS: dict[str, frozenset[str]] = {"events": frozenset({"types"})}
+# Lists Stripe serves without a `created` filter
+UNDATED = frozenset({"webhook_endpoints", "billing_portal_configurations", "tax_registrations"})
+REGISTRATION_STATUSES = frozenset({"active", "expired", "scheduled"})
 
 
 def list_params(name: str) -> frozenset[str]:
     """Every parameter ``GET /v1/<name>`` accepts."""
-    base = PAGING_PARAMS if name == "webhook_endpoints" else LIST_PARAMS
+    base = PAGING_PARAMS if name in UNDATED else LIST_PARAMS
     return base | FILTERS.get(name, {}).keys() | EXTRA_PARAMS.get(name, frozenset())
 
 
@@ -92,6 +100,13 @@ def criteria(name: str, params: Params, index: ListIndex) -> dict[str, frozenset
             chosen["status"] = statuses
     elif name == "events":
         _event_types(chosen, params, index)
+    elif name == "tax_registrations" and "status" in chosen:
+        status = params.get("status")
+        if status == "all":  # Stripe's default
+            chosen.pop("status")
+        elif status not in REGISTRATION_STATUSES:
+            known = ", ".join(sorted(REGISTRATION_STATUSES | {"all"}))
+            raise bad_param("status", f"Invalid status: must be one of {known}")
     return chosen
 
 

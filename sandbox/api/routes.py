@@ -25,7 +25,8 @@ from sandbox.api.filters import EVENT_RETENTION_SECONDS, criteria, list_params
 from sandbox.api.indexes import IndexStore
 from sandbox.api.listing import CreatedRange, ObjectList, dumps, list_body, page
 from sandbox.api.params import PAGING_PARAMS, Params
-from sandbox.sim.model import RESOURCES, Simulation
+from sandbox.objects.account import TaxSpec, tax_settings_object
+from sandbox.sim.model import RESOURCES, SERVED_AT, Simulation
 
 # What a restricted key needs to read each endpoint (Stripe's ``rak_*`` permission names).
 PERMISSIONS: dict[str, str] = {
@@ -41,6 +42,15 @@ PERMISSIONS: dict[str, str] = {
     "disputes": "rak_dispute_read",
     "events": "rak_event_read",
     "webhook_endpoints": "rak_webhook_read",
+    "billing_portal_configurations": "rak_billing_portal_configuration_read",
+    "tax_settings": "rak_tax_settings_read",
+    "tax_registrations": "rak_tax_registration_read",
+}
+# URLs of two words before the id (`/v1/tax/registrations/{id}`) -> the resource they serve
+_NESTED_NAMES: dict[tuple[str, str], str] = {
+    ("billing_portal", "configurations"): "billing_portal_configurations",
+    ("tax", "registrations"): "tax_registrations",
+    ("tax", "settings"): "tax_settings",
 }
 
 Headers = tuple[tuple[str, str], ...]
@@ -109,12 +119,13 @@ class SandboxApi:
     def _route(self, method: str, target: str, caller: _Caller) -> bytes:
         path, _, query = target.partition("?")
         parts = path.strip("/").split("/")
-        handler = None
+        handler, name = None, ""
         if method == "GET" and len(parts) >= 2 and parts[0] == "v1" and all(parts[1:]):
-            handler = self._handler(parts[1], parts[2:])
+            name, rest = _resource(parts[1:])
+            handler = self._handler(name, rest)
         if handler is None:
             raise unrecognized(method, path)
-        permission = PERMISSIONS.get(parts[1], "")
+        permission = PERMISSIONS.get(name, "")
         if permission in caller.denied:
             raise forbidden(caller.key, permission)
         return handler(Params(query), caller)
@@ -125,6 +136,8 @@ class SandboxApi:
             if not rest:
                 return self._subscription_items
             return (lambda p, c: self._retrieve_item(rest[0], p, c)) if len(rest) == 1 else None
+        if name == "tax_settings":
+            return None if rest else self._tax_settings
         if name not in self.store.resources:
             return None
         if not rest:
@@ -173,7 +186,7 @@ class SandboxApi:
         }
         positions, has_more = page(index.view(chosen), index.bounds(created), limit, **cursors)
         chunks = self._chunks(index, positions, name, params, caller)
-        return list_body(chunks, has_more, f"/v1/{name}")
+        return list_body(chunks, has_more, SERVED_AT.get(name, f"/v1/{name}"))
 
     def _retrieve(self, name: str, object_id: str, params: Params, caller: _Caller) -> bytes:
         params.allow(())
@@ -189,6 +202,12 @@ class SandboxApi:
         ):
             raise no_such(RESOURCES[name], object_id, param="id")
         return self._chunks(index, (position,), name, params, caller, listing=False)[0]
+
+    def _tax_settings(self, params: Params, caller: _Caller) -> bytes:
+        """Stripe's one `tax.settings` object (a sandbox built without a setup: pending)."""
+        params.allow(())
+        settings = getattr(self._sim, "tax_settings", None)
+        return dumps(settings if settings is not None else tax_settings_object(TaxSpec()))
 
     def _invoice_lines(self, invoice: str, params: Params, caller: _Caller) -> bytes:
         lines = self.store.lines(invoice)
@@ -240,6 +259,16 @@ class SandboxApi:
         return self._chunks(
             items, (position,), "subscription_items", params, caller, listing=False
         )[0]
+
+
+def _resource(words: list[str]) -> tuple[str, list[str]]:
+    """The resource a URL's words after `/v1` name, and the words after it (an id, `lines`)."""
+    nested = _NESTED_NAMES.get((words[0], words[1])) if len(words) >= 2 else None
+    if nested is not None:
+        return nested, words[2:]
+    if words[0] in SERVED_AT:
+        return "", words[1:]  # the sandbox's own name of a resource Stripe serves elsewhere
+    return words[0], words[1:]
 
 
 def _cursor(objects: ObjectList, object_name: str, params: Params, param: str) -> int | None:

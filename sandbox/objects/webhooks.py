@@ -36,32 +36,51 @@ _CRM = (
     "customer.subscription.resumed", "customer.subscription.trial_will_end",
 )  # fmt: skip
 _DISPUTES = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
-# (path, description, enabled_events, status); incidents name endpoints by 1-based position
-ENDPOINTS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("warehouse", "Data warehouse: every event", ("*",), "enabled"),
-    ("billing", "Billing service: invoices and charges", _BILLING, "enabled"),
-    ("crm", "CRM: customers and subscriptions", _CRM, "enabled"),
-    ("legacy-disputes", "Old disputes handler (disabled)", _DISPUTES, "disabled"),
+ENDPOINT_STATUSES = ("enabled", "disabled")
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """A webhook endpoint as a preset or scenario file sets it: its url's last part, the events
+    it takes (`*`: all), its status and its pinned API version (None: unpinned, it gets the
+    account's default version)."""
+
+    path: str
+    description: str
+    enabled_events: tuple[str, ...]
+    status: str = "enabled"
+    api_version: str | None = None
+
+
+# The account's endpoints unless a preset or file says otherwise; incidents name endpoints by
+# 1-based position. None is pinned, and only the warehouse (`*`) gets `invoice.upcoming`.
+ENDPOINTS: tuple[EndpointSpec, ...] = (
+    EndpointSpec("warehouse", "Data warehouse: every event", ("*",)),
+    EndpointSpec("billing", "Billing service: invoices and charges", _BILLING),
+    EndpointSpec("crm", "CRM: customers and subscriptions", _CRM),
+    EndpointSpec("legacy-disputes", "Old disputes handler (disabled)", _DISPUTES, "disabled"),
 )
 
 
-def endpoint_objects(ids: IdFactory, created: int) -> list[Obj]:
+def endpoint_objects(
+    ids: IdFactory, created: int, specs: tuple[EndpointSpec, ...] = ENDPOINTS
+) -> list[Obj]:
     """The account's webhook endpoints, in the order incidents number them (from 1)."""
     return [
         {
             "id": ids.new("we"),
             "object": "webhook_endpoint",
-            "api_version": None,
+            "api_version": spec.api_version,
             "application": None,
             "created": created + n,
-            "description": description,
-            "enabled_events": list(events),
+            "description": spec.description,
+            "enabled_events": list(spec.enabled_events),
             "livemode": False,
             "metadata": {},
-            "status": status,
-            "url": f"https://hooks.example.test/{path}",
+            "status": spec.status,
+            "url": f"https://hooks.example.test/{spec.path}",
         }
-        for n, (path, description, events, status) in enumerate(ENDPOINTS)
+        for n, spec in enumerate(specs)
     ]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.objects.account import AccountSetup
 from sandbox.objects.catalog import Tier
 from sandbox.objects.coupons import CouponSpec
 
@@ -94,6 +95,7 @@ class Scenario:
     coupons: Mapping[str, CouponSpec]
     timeline: tuple[Operation, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    account: AccountSetup = field(default_factory=AccountSetup)  # portal, tax, endpoints
 
     def members(self, name: str) -> tuple[str, ...]:
         """The customers or subscriptions a name stands for (a group's, or itself)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sandbox.objects.account import AUTOMATIC_TAX_ON
 from sandbox.objects.catalog import plan_object
 from sandbox.objects.coupons import CouponSpec, discount_object, truth_discount
 from sandbox.objects.people import Person, customer_object
@@ -93,6 +94,8 @@ def _new_sub(
 ) -> Sub:
     obj = subscription_object(engine.ids.new("sub"), customer, person.currency, at)
     obj["metadata"] = {"scenario_name": name}
+    if engine.preset.account.tax.automatic_tax:
+        obj["automatic_tax"] = AUTOMATIC_TAX_ON
     items = [
         subscription_item_object(engine.ids, obj["id"], price, truth.quantity, at)
         for price, truth in lines

@@ -28,9 +28,10 @@ from sandbox.scenario.fields import (
     time_of_day,
 )
 from sandbox.scenario.model import Dunning, PriceDef, ProductDef, Scenario, ScenarioError
+from sandbox.scenario.setup import SECTIONS, parse_setup
 from sandbox.scenario.timeline import parse_timeline
 
-_TOP = ("scenario", "dunning", "products", "prices", "coupons", "timeline")
+_TOP = ("scenario", "dunning", "products", "prices", "coupons", "timeline", *SECTIONS)
 _SETTINGS = {
     "name": text,
     "description": text,
@@ -40,7 +41,11 @@ _SETTINGS = {
     "currencies": listed(currency),
     "time_of_day": time_of_day,
 }
-_DUNNING = {"retry_days": listed(integer(1)), "exhausted": choice("canceled", "unpaid")}
+# `retry_days = []`: retries off, a failed renewal ends dunning at once (as `exhausted` says)
+_DUNNING = {
+    "retry_days": listed(integer(1), at_least=0),
+    "exhausted": choice("canceled", "unpaid"),
+}
 _PRODUCT = {"name": text, "description": text, "metadata": metadata}
 _TIER = {"up_to": lambda v: v, "unit_amount": integer(0), "flat_amount": integer(0)}
 _PRICE = {
@@ -79,6 +84,7 @@ def read_scenario(path: Path) -> Scenario:
     start, until = settings["start"], settings["until"]
     if until < start:
         raise ScenarioError(path, "[scenario]", f"until {until} is before start {start}")
+    account = parse_setup(path, doc)
     products = _named(path, "products", doc.get("products", {}), _product)
     prices = _named(path, "prices", doc.get("prices", {}), _price)
     coupons = _named(path, "coupons", doc.get("coupons", {}), _coupon)
@@ -95,7 +101,7 @@ def read_scenario(path: Path) -> Scenario:
     return Scenario(
         path, settings["name"], settings.get("description", ""), start, until,
         settings.get("seed", 0), tuple(currencies), dunning, products, prices, coupons,
-        timeline, groups,
+        timeline, groups, account,
     )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from sandbox.sim.engine import Engine
 from sandbox.sim.lifecycle import resubscribe
 from sandbox.sim.model import Simulation
 from sandbox.sim.presets import Preset
+from sandbox.sim.simulation import open_setup
 
 __all__ = [
     "EXAMPLES",
@@ -121,7 +122,8 @@ def _play(scenario: Scenario, stop: dt.date) -> Simulation:
         scenario.seed, f"scenario {scenario.name}", scenario.start, stop, day_end(stop),
         scenario.currencies,
     )  # fmt: skip
-    endpoints = endpoint_objects(ids, first)
+    open_setup(sim, scenario.account, first, day_end(scenario.until))
+    endpoints = endpoint_objects(ids, first, scenario.account.endpoints)
     sim.webhook_endpoints.update((e["id"], e) for e in endpoints)
     sim.webhooks = Webhooks(endpoints)
     events = EventLog(sim.events, event_ids, sim.webhooks, first)  # keeps every event
@@ -144,7 +146,7 @@ def _rules(scenario: Scenario) -> Preset:
         f"scenario {scenario.name}", customers=0, months=0, currencies=scenario.currencies,
         coupon_share=0.0, monthly_churn=0.0, change_rate=0.0, reactivation=0.0,
         refund_rate=0.0, dispute_rate=0.0, first_attempt_failure=0.0,
-        dunning_gaps_days=scenario.dunning.retry_days,
+        dunning_gaps_days=scenario.dunning.retry_days, account=scenario.account,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sandbox.objects.account import taxed
 from sandbox.objects.coupons import allocate, truth_discount
 from sandbox.objects.invoices import draft_view, invoice_object, line_description, line_object
 from sandbox.objects.shared import nested_list
@@ -73,6 +74,8 @@ def issue_invoice(
         discount=discount,
         parts=sub.parts,
     )
+    if sub.obj["automatic_tax"]["enabled"]:
+        invoice.update(taxed(invoice, engine.preset.account.tax.rate_percent))
     engine.sim.invoices[invoice_id] = invoice
     engine.sim.invoice_lines[invoice_id] = lines
     engine.sim.ledger.invoiced(sub.id, at)  # the truth: what an invoice can reveal

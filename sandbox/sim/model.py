@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sandbox.objects.account import AccountSetup
 from sandbox.objects.webhooks import Webhooks
 from sandbox.truth.ledger import TruthLedger
 
@@ -28,6 +29,14 @@ RESOURCES: dict[str, str] = {
     "disputes": "dispute",
     "events": "event",
     "webhook_endpoints": "webhook_endpoint",
+    # served under /v1/billing_portal/configurations and /v1/tax/registrations (SERVED_AT)
+    "billing_portal_configurations": "billing_portal.configuration",
+    "tax_registrations": "tax.registration",
+}
+# where a resource whose name is not its URL is served
+SERVED_AT: dict[str, str] = {
+    "billing_portal_configurations": "/v1/billing_portal/configurations",
+    "tax_registrations": "/v1/tax/registrations",
 }
 
 
@@ -56,6 +65,7 @@ class Simulation:
     ``subscriptions`` and ``invoices`` embed their items/lines truncated to 10 entries, exactly
     as served; the complete lists are in ``subscription_items`` and ``invoice_lines``.
     ``discounts`` holds the discount objects subscriptions and invoices name by id.
+    ``account`` is the integration setup the portal, tax and endpoint objects were built from.
     ``deleted`` holds the deleted customers, products and coupons by id (no longer listed;
     a deleted customer is still retrieved, as Stripe's stub, and so is any expanded one).
     ``revision`` grows whenever served objects change (the server rebuilds its indexes then).
@@ -79,6 +89,11 @@ class Simulation:
     events: dict[str, Obj] = field(default_factory=dict)
     webhook_endpoints: dict[str, Obj] = field(default_factory=dict)
     discounts: dict[str, Obj] = field(default_factory=dict)
+    # the integration setup (sandbox.objects.account): `tax_settings` is Stripe's one object
+    billing_portal_configurations: dict[str, Obj] = field(default_factory=dict)
+    tax_registrations: dict[str, Obj] = field(default_factory=dict)
+    tax_settings: Obj | None = None
+    account: AccountSetup = field(default_factory=AccountSetup)
     subscription_items: dict[str, list[Obj]] = field(default_factory=dict)
     invoice_lines: dict[str, list[Obj]] = field(default_factory=dict)
     deleted: dict[str, Deletion] = field(default_factory=dict)

@@ -11,7 +11,9 @@ switches every behaviour on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+from sandbox.objects.account import AccountSetup, PortalSpec, RegistrationSpec, TaxSpec
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,19 @@ class Preset:
     deleted_while_subscribed: float = 0.0  # signups whose customer is deleted while subscribed
     draft_products_per_year: float = 0.0  # price-less products created, deleted 1-21 days later
     retired_coupons: tuple[tuple[str, int], ...] = ()  # (coupon id, days before end deleted)
+    # the integration setup: portal, tax, webhook endpoints (sandbox.objects.account); automatic
+    # tax would change invoices, so every preset keeps it off
+    account: AccountSetup = field(default_factory=AccountSetup)
 
+
+# `demo`'s checklist evidence (issue 20; `paylens demo` scores 5/8, docs/METRICS.md): a default,
+# active portal with all three features; Stripe Tax active with a US registration but automatic
+# tax off (it would change every invoice: amber); the default endpoints (none pinned, the billing
+# and CRM ones without `invoice.upcoming`, one disabled: amber); dunning as the business retries.
+DEMO_ACCOUNT = AccountSetup(
+    portal=(PortalSpec(),),
+    tax=TaxSpec(status="active", registrations=(RegistrationSpec("US"),)),
+)
 
 PRESETS: dict[str, Preset] = {
     "small": Preset(
@@ -87,6 +101,7 @@ PRESETS: dict[str, Preset] = {
         deleted_while_subscribed=0.01,
         draft_products_per_year=6.0,
         retired_coupons=(("PARTNER15", 9),),
+        account=DEMO_ACCOUNT,
     ),
 }
 # `large` is `demo`'s business at 100 times the size, over three years, with more monthly plans
@@ -98,6 +113,7 @@ PRESETS["large"] = replace(
     months=36,
     interval_weights=(0.08, 0.74, 0.06, 0.12),
     event_days=31,
+    account=AccountSetup(portal=(PortalSpec(),), tax=TaxSpec(status="pending")),  # unchanged
 )
 
 

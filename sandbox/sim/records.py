@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from sandbox.objects.account import AUTOMATIC_TAX_ON
 from sandbox.objects.catalog import (
     ADDONS,
     API_CALLS,
@@ -136,6 +137,8 @@ def new_subscription(
     interval, count = rng.choices(INTERVALS, weights=preset.interval_weights)[0]
     specs = draw_specs(rng, preset)
     obj = subscription_object(ids.new("sub"), customer, person.currency, at)
+    if preset.account.tax.automatic_tax:
+        obj["automatic_tax"] = AUTOMATIC_TAX_ON
     items = [
         subscription_item_object(
             ids, obj["id"], catalog.price_for[(spec.key, person.currency, interval, count)], q, at

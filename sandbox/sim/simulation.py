@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from sandbox.objects.account import AccountSetup, setup_objects
 from sandbox.objects.catalog import INTERVALS, MINOR_UNITS, build_catalog
 from sandbox.objects.clock import DAY_SECONDS, date_of, day_end, day_start, shift_date_months
 from sandbox.objects.coupons import COUPONS, coupon_created, coupon_object
@@ -100,8 +101,10 @@ def _open_account(
     end: int,
     incidents: Sequence[Incident],
 ) -> None:
-    """Webhook endpoints with their outages: the preset's and the incidents'."""
-    endpoints = endpoint_objects(ids, first - 3_600)
+    """The integration setup (`sandbox.objects.account`, ids of its own) and the webhook
+    endpoints with their outages: the preset's and the incidents'."""
+    open_setup(sim, spec.account, first - 3_600, end)
+    endpoints = endpoint_objects(ids, first - 3_600, spec.account.endpoints)
     sim.webhook_endpoints.update((e["id"], e) for e in endpoints)
     sim.webhooks = Webhooks(endpoints)
     for position, days_before, hours in spec.webhook_outages:
@@ -110,6 +113,15 @@ def _open_account(
     for incident in incidents:
         if incident.kind == "webhook_outage":
             sim.webhooks.add_outage(incident.endpoint, incident.start, incident.end)
+
+
+def open_setup(sim: Simulation, setup: AccountSetup, created: int, end: int) -> None:
+    """Serve `setup`'s portal configurations, tax settings and registrations from `created`."""
+    built = setup_objects(setup, sim.seed, created, end)
+    sim.account = setup
+    sim.billing_portal_configurations.update(built.portal)
+    sim.tax_registrations.update(built.registrations)
+    sim.tax_settings = built.tax_settings
 
 
 def _create_coupons(sim: Simulation, engine: Engine, first: int, end: int) -> None:

@@ -131,6 +131,15 @@ def test_the_built_in_rules_have_the_issues_numbers() -> None:
             severity="warning",
             description="Sync degraded",
         ),
+        "integration_health": Rule(
+            "integration_health",
+            "integration_health",
+            timedelta(0),
+            "below",
+            warn=5,
+            repeat=24 * HOUR,
+            description="Integration health",
+        ),
     }
 
 

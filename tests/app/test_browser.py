@@ -210,6 +210,22 @@ def test_the_overviews_headline_figures_are_the_reports(
     assert f"--since {report['since']} --as-of {report['as_of']}" in caption.inner_text()
 
 
+def test_the_integration_page_shows_every_signals_evidence_and_action(
+    demo: Dashboard, page: Any, tmp_path: Path
+) -> None:
+    ran = run_paylens("health", "--json", env=demo.env)
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    _open(page, demo.url + "/integration", tmp_path, "integration")
+    assert _metrics(page)["Integration score"] == f"{report['score']}/8"
+    text = page.locator("[data-testid=stMain]").inner_text()
+    for signal in report["signals"]:
+        assert signal["title"] in text
+        assert f"Action: {signal['action']}" in text
+        for item in signal["evidence"]:
+            assert item["text"] in text, item
+
+
 def _usd(value: float, *, signed: bool = False) -> str:
     text = format_money(value, "usd")
     return f"+{text}" if signed and value > 0 else text

@@ -121,7 +121,7 @@ def test_sync_status_shows_cursor_age_runs_objects_and_reads_against_the_floor(
     assert status["reads_this_month"] == sum(run["reads"] for run in status["runs"])
     assert status["objects"]["customers"] == len(small_sim.customers)
     assert status["runs"][0]["status"] == "ok"
-    assert 0 <= status["cursor_age_seconds"] < 600
+    assert 0 <= status["cursor_age_seconds"] < 3600  # the session fixture synced it lately
     text = run_paylens("sync", "status", env=_env(sandbox, synced_dir))
     assert "reads this month:" in text.stdout and "of Stripe's floor of 10,000" in text.stdout
 

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from app import ui, warm
-from sync.snapshots import SnapshotReader, publish
+from sync.freshness import Growing
+from sync.snapshots import SnapshotReader, freshness_key, publish, publish_changed
 
 computed: list[tuple[str, int]] = []  # (what, the rows it saw), appended by each computation
 
@@ -152,3 +153,53 @@ def test_before_anything_is_published_the_warmer_does_nothing(account: Account) 
     record(recorder, charges_over, 100)
     assert warmer.step() == 0
     assert warmer.warmed is None
+
+
+def sync_runs_seen(con: duckdb.DuckDBPyConnection) -> int:
+    """A call that follows every cycle: the runs, which the status file carries."""
+    (count,) = con.execute("SELECT count(*) FROM sync_runs").fetchone()
+    computed.append(("sync_runs_seen", int(count)))
+    return int(count)
+
+
+def test_a_cycle_that_publishes_nothing_rewarms_only_the_calls_that_follow_it(
+    account: Account,
+) -> None:
+    """A new status file (`sync.freshness`) is a new freshness key: the fresh calls are
+    computed against it, the data's calls stay cached under the snapshot's name."""
+    account.con.execute("CREATE TABLE sync_runs (run_id VARCHAR, started_at TIMESTAMP)")
+    account.charge(500)
+    status = {"whole": (), "growing": (Growing("sync_runs", "run_id", "started_at"),)}
+
+    def cycle(changed: bool) -> None:
+        account.now += timedelta(minutes=5)
+        account.con.execute(
+            "INSERT INTO sync_runs VALUES (?, ?)",
+            [account.now.isoformat(), account.now.replace(tzinfo=None)],
+        )
+        publish_changed(
+            account.con, account.master_path, account.snapshot_dir, account.now,
+            changed=changed, watched=(), **status,
+        )  # fmt: skip
+
+    cycle(changed=True)
+    warmer, recorder = warmer_for(account, Clock())
+    warmer.warmed = freshness_key(account.snapshot_dir)
+    record(recorder, charges_over, 100)
+    key = f"{sync_runs_seen.__module__}.{sync_runs_seen.__qualname__}"
+    recorder.record(warm.Call(key, sync_runs_seen, (), (), fresh=True))
+
+    cycle(changed=False)  # nothing new: the status file only
+    assert warmer.step() == 1
+    assert computed == [("sync_runs_seen", 2)]  # the overlay's runs, not the snapshot's one
+    reader = SnapshotReader(account.snapshot_dir)
+    con = reader.connection()
+    assert con is not None and reader.name is not None
+    assert ui.call(reader.freshness, sync_runs_seen, con) == 2  # a page's, from the cache
+    reader.close()
+    assert computed == [("sync_runs_seen", 2)]
+    assert warmer.step() == 0
+
+    cycle(changed=True)  # a new snapshot: everything
+    assert warmer.step() == 2
+    assert sorted(computed[1:]) == [("charges_over", 1), ("sync_runs_seen", 3)]

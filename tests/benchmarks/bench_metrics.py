@@ -171,6 +171,7 @@ def _warehouse(
     gc.collect()  # the simulation is gone: `large` holds ~8 GB
     if stored is not None:
         master.execute("CHECKPOINT").fetchall()
+        stored.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, stored)
         stored.with_suffix(".now").write_text(str(int(now.timestamp())))
     return master, now, (f"{objects:,} rows", _setup(seconds))

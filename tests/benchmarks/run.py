@@ -23,6 +23,7 @@ MODULES = (
     "bench_sandbox_server",
     "bench_sync",
     "bench_metrics",
+    "bench_cycle",
     "bench_alerts",
     "bench_pages",
     "bench_weekly",

@@ -29,6 +29,7 @@ NOT_HEADED: dict[str, str] = {
     "coverage": "one helper for the report's 'beyond the data' warning (METRICS.md, report)",
     "degraded": "the degradations every surface shows, described where each shows them",
     "fx": "loading and applying the user's rates file (METRICS.md, currency conversion)",
+    "integration_model": "no functions: integration health's types (integration_report)",
     "iso4217": "currency codes as data",
     "money": "minor units and their display",
     "signals": "no functions: the alert signals' package face (signals_*)",

@@ -60,7 +60,8 @@ def _entry(**fields: object) -> str:
     ("text", "where", "problem"),
     [
         (BASE + "\n[extras]\nx = 1\n", "top level",
-         "unknown key 'extras' (allowed: coupons, dunning, prices, products, scenario, timeline)"),
+         "unknown key 'extras' (allowed: coupons, dunning, portal, prices, products, scenario, "
+         "tax, timeline, webhook_endpoints)"),
         (BASE.replace('name = "base"', 'name = "base"\ncolour = "red"'), "[scenario]",
          "unknown key 'colour' (allowed: currencies, description, name, seed, start, "
          "time_of_day, until)"),

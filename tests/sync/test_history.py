@@ -8,7 +8,7 @@ exactly what one pass over the whole warehouse gives.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -100,5 +100,71 @@ def test_small_batches_give_the_same_history_as_one(
         assert _differences(con, master) == dict.fromkeys(HISTORY, 0)
         rows = con.execute("SELECT count(*) FROM subscription_item_history").fetchall()[0][0]
         assert rows > 0
+    finally:
+        con.close()
+
+
+def _copy(master: Path, copy: Path) -> duckdb.DuckDBPyConnection:
+    shutil.copy(master, copy)
+    return open_warehouse(copy)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:
+    return con.execute(sql).fetchall()
+
+
+def test_after_polls_every_subscription_not_pending_is_as_last_observed(
+    kept_up: tuple[Path, datetime, list[int]], tmp_path: Path
+) -> None:
+    """What lets a rebuild observe only the pending subscriptions: observing every one a day
+    later records nothing new."""
+    master, now, _ = kept_up
+    con = _copy(master, tmp_path / "observed.duckdb")
+    try:
+        before = _rows(con, "SELECT count(*) FROM subscription_observations")
+        assert before[0][0] > 0
+        sync.history._observe(con, now + timedelta(days=1), sync.history.ALL)
+        assert _rows(con, "SELECT count(*) FROM subscription_observations") == before
+    finally:
+        con.close()
+
+
+def test_a_rebuild_observes_and_rebuilds_only_what_is_pending_and_lists_it_for_the_mrr(
+    kept_up: tuple[Path, datetime, list[int]], tmp_path: Path
+) -> None:
+    master, now, _ = kept_up
+    con = _copy(master, tmp_path / "pending.duckdb")
+    try:
+        later = now + timedelta(days=1)
+        first, second, third = (
+            row[0] for row in _rows(con, "SELECT id FROM subscriptions ORDER BY id LIMIT 3")
+        )
+        # states no poll noted: a rebuild with nothing pending reads no subscription
+        con.execute(
+            "UPDATE subscriptions SET status = 'unpaid' WHERE id IN (?, ?)", [first, second]
+        )
+        assert rebuild_history(con, later) == 0
+        observed = "SELECT subscription FROM subscription_observations WHERE observed_at = $1"
+        assert con.execute(observed, [later]).fetchall() == []
+        assert _rows(con, "SELECT * FROM mrr_pending") == []
+        con.execute("INSERT INTO history_pending VALUES (?), (?)", [first, third])
+        assert rebuild_history(con, later) == 2
+        assert con.execute(observed, [later]).fetchall() == [(first,)]  # third: unchanged
+        assert _rows(con, "SELECT * FROM mrr_pending ORDER BY ALL") == [(first,), (third,)]
+        assert _rows(con, "SELECT * FROM history_pending") == []
+    finally:
+        con.close()
+
+
+def test_a_full_rebuild_lists_every_subscription_for_the_mrr(
+    kept_up: tuple[Path, datetime, list[int]], tmp_path: Path
+) -> None:
+    master, now, _ = kept_up
+    con = _rebuilt_from_scratch(master, tmp_path / "full.duckdb")
+    try:
+        total = rebuild_history(con, now)
+        assert _rows(con, "SELECT count(*) FROM mrr_pending") == [(total,)]
+        missing = "SELECT count(*) FROM subscriptions WHERE id NOT IN (FROM mrr_pending)"
+        assert _rows(con, missing) == [(0,)]
     finally:
         con.close()

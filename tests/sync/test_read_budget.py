@@ -10,6 +10,7 @@ from sync.status import MONTHLY_READ_FLOOR
 
 POLL_READS = 1  # an idle incremental run: one /v1/events page
 WEBHOOK_REFRESH_READS = 2  # the endpoints list and the still-undelivered events list
+SETUP_REFRESH_READS = 3  # portal configurations, tax settings, tax registrations
 
 
 def _idle_month(days: int) -> int:
@@ -17,10 +18,11 @@ def _idle_month(days: int) -> int:
     polls = seconds // Settings().sync_interval_seconds * POLL_READS
     refreshes = seconds // Options().webhook_refresh_seconds * WEBHOOK_REFRESH_READS
     reconciliations = days * len(RECONCILED_RESOURCES)  # one page per resource, once a day
-    return polls + refreshes + reconciliations
+    setup = seconds // Options().setup_refresh_seconds * SETUP_REFRESH_READS
+    return polls + refreshes + reconciliations + setup
 
 
-def test_an_idle_account_reads_9630_in_30_days_and_9951_in_31_under_stripes_floor() -> None:
+def test_an_idle_account_reads_9660_in_30_days_and_9981_in_31_under_stripes_floor() -> None:
     assert len(RECONCILED_RESOURCES) == 9
-    assert (_idle_month(30), _idle_month(31)) == (9_630, 9_951)
+    assert (_idle_month(30), _idle_month(31)) == (9_660, 9_981)
     assert _idle_month(31) < MONTHLY_READ_FLOOR == 10_000
