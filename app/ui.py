@@ -248,16 +248,18 @@ def degraded_banner(con: duckdb.DuckDBPyConnection, snapshot_name: str) -> None:
     )
 
 
-# CommonMark's punctuation that starts markup, plus ":" and "@": GitHub-style autolinks read
-# "http://…", "www.…" and "a@b.c" from the raw text, escapes and all, so breaking the scheme's
-# colon and the address's at-sign is what keeps an account's URL from becoming a link.
+# CommonMark's punctuation that starts markup, plus ":" and "@".
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@])")
+# GitHub-style autolinks ("http://…", "www.…", "a@b.c") are read from the text escapes and all,
+# so a word joiner (U+2060, invisible) goes where they start: before "://" and "@", after "www".
+_AUTOLINK = re.compile(r"(?=://)|(?=@)|(?<=www)(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def plain(text: str) -> str:
     """`text` (from the account: names, descriptions, reasons) escaped for a markdown element, so
     it shows as typed and never renders as markup, a link or HTML."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, text))
 
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)

@@ -237,6 +237,8 @@ with ui.snapshot() as (con, snapshot_name):
         )
         figure.add_hline(y=status["monthly_read_floor"], line_dash="dash",
                          annotation_text="Stripe's monthly floor")  # fmt: skip
+        # one tick a month, named (a single month would otherwise be ticked in milliseconds)
+        figure.update_xaxes(dtick="M1", tickformat="%b %Y")
         st.plotly_chart(figure, width="stretch")
         fmt.download(monthly, "reads_by_month")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import ui
 from app.report import build_report
 from app.service import sync_and_publish
 from app.settings import load_settings
@@ -178,7 +179,8 @@ def test_endpoints_show_status_and_enabled_events_and_the_disabled_one_is_named(
     linked = _run(monkeypatch, account.data_dir, endpoint=disabled)
     [line] = [box.value for box in linked.info if box.value.startswith("From the link")]
     url = account.sim.webhook_endpoints[disabled]["url"]
-    assert line.replace("\\", "").startswith(f"From the link: {disabled} · {url} · disabled · ")
+    shown = line.replace("\\", "").replace(ui.WORD_JOINER, "")  # as it reads (`ui.plain`)
+    assert shown.startswith(f"From the link: {disabled} · {url} · disabled · ")
     missing = _run(monkeypatch, account.data_dir, endpoint="we_nope")
     assert any("we\\_nope is not among" in w.value for w in missing.warning)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import ui
 from app.alerting import integration_setup
 from app.settings import load_settings
 from metrics.integration import SIGNALS, TITLES, IntegrationReport, integration_report
@@ -44,8 +45,10 @@ def expected(data_dir: Path) -> IntegrationReport:
 
 
 def shown(at: AppTest) -> str:
-    """Every markdown element as it reads (account text comes markdown-escaped)."""
-    return "\n".join(re.sub(r"\\(.)", r"\1", element.value) for element in at.markdown)
+    """Every markdown element as it reads (account text comes markdown-escaped, with word
+    joiners where an autolink would start: `ui.plain`)."""
+    text = "\n".join(re.sub(r"\\(.)", r"\1", element.value) for element in at.markdown)
+    return text.replace(ui.WORD_JOINER, "")
 
 
 def run(page: str) -> AppTest:
