@@ -149,7 +149,7 @@ def overlay(con: duckdb.DuckDBPyConnection, status: Status) -> None:
     file names) with TEMP tables holding what the file says; replaces an earlier overlay."""
     db = _quoted(con.execute("SELECT current_database()").fetchall()[0][0])
     for name, table in status.tables.items():
-        if not _exists(con, name, schema=f"{db}.main"):
+        if not _exists(con, name):
             continue
         columns: list[str] = table["columns"]
         key: str | None = table["key"]
@@ -196,16 +196,13 @@ def _newest(con: duckdb.DuckDBPyConnection, table: Growing) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str, schema: str | None = None) -> bool:
-    if schema is None:
-        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary"
-        return bool(con.execute(sql, [name]).fetchall()[0][0])
-    database = con.execute("SELECT current_database()").fetchall()[0][0]
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the connection's own database (not its temporary schema) has table `name`."""
     sql = (
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = ? "
-        "AND schema_name = 'main'"
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+        "AND database_name = current_database() AND schema_name = 'main' AND NOT temporary"
     )
-    return bool(con.execute(sql, [name, database]).fetchall()[0][0])
+    return bool(con.execute(sql, [name]).fetchall()[0][0])
 
 
 def _json_type(duckdb_type: str) -> str:
