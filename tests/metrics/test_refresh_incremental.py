@@ -27,7 +27,7 @@ from app.settings import Settings
 from metrics._sql import STORED
 from metrics.churn import DEFAULT_CHURN, ChurnSettings
 from metrics.mrr import MrrSettings, mrr_subscription_daily
-from metrics.refresh import Refreshed, refresh, refresh_pending
+from metrics.refresh import FULL_SHARE, Refreshed, refresh, refresh_pending
 from metrics.summary import Summary, summarise
 from sandbox.api.server import start_server
 from sandbox.sim import Simulation, simulate
@@ -359,3 +359,26 @@ def test_a_customers_discount_coupon_or_a_price_redoes_the_subscriptions_they_ap
     wh.con.close()
     run = Run(wh.path, [], date(2026, 2, 10))
     assert _differences(run, tmp_path / "full.duckdb") == dict.fromkeys(STORED, 0)
+
+
+def test_more_pending_than_the_full_share_refreshes_everything_and_up_to_it_the_units(
+    tmp_path: Path,
+) -> None:
+    """The rule `FULL_SHARE` sets: a refresh is full when more than that share of the
+    subscriptions is pending, incremental at or below it (2 of 3 here: above the default)."""
+    wh = Warehouse.create(tmp_path / "w.duckdb")
+    _hand_built(wh)
+    refresh_pending(wh.con)
+    assert 2 / len(SUBS) > FULL_SHARE
+    _stage(wh.con, {"coupons": _coupon(50.0)})
+    _stage(wh.con, {"discounts": {
+        "id": "di_a", "object": "discount", "source": {"type": "coupon", "coupon": "co_off"},
+        "customer": "cus_a", "subscription": None, "start": FEB, "end": None,
+    }})  # fmt: skip
+    assert _pending(wh.con) == ["sub_a1", "sub_a2"]
+    assert refresh_pending(wh.con, full_share=2 / len(SUBS)) == Refreshed("incremental", 2, 1)
+    _stage(wh.con, {"coupons": _coupon(25.0)})
+    assert _pending(wh.con) == ["sub_a1", "sub_a2"]
+    assert refresh_pending(wh.con) == Refreshed("full", len(SUBS), 2)
+    assert _pending(wh.con) == []
+    wh.con.close()
